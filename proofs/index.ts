@@ -1,0 +1,4 @@
+export * from './canonical.js';
+export * from './keys.js';
+export * from './envelope.js';
+export * from './chain.js';
