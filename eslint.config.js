@@ -16,6 +16,11 @@ export default tseslint.config(
     },
   },
   {
+    // Tests index into fixtures they just built; a wrong index fails the test anyway.
+    files: ['test/**/*.ts'],
+    rules: { '@typescript-eslint/no-non-null-assertion': 'off' },
+  },
+  {
     files: ['eslint.config.js'],
     ...tseslint.configs.disableTypeChecked,
   },

@@ -170,7 +170,12 @@ function zodPath(prefix: string, path: readonly PropertyKey[]): string {
 
 /** Every schema problem of a zod error, as one readable line per field. */
 export function describeZodIssues(error: z.ZodError, prefix = ''): { path: string; message: string }[] {
-  return error.issues.map((i) => ({ path: zodPath(prefix, i.path), message: i.message }));
+  return error.issues.map((i) =>
+    // zod reports unknown keys on their parent object; name the key itself.
+    i.code === 'unrecognized_keys'
+      ? { path: zodPath(prefix, [...i.path, i.keys[0] ?? '']), message: `unknown field (${i.keys.join(', ')}); remove it` }
+      : { path: zodPath(prefix, i.path), message: i.message },
+  );
 }
 
 export interface EnvelopeInput<K extends Kind> {
