@@ -1,4 +1,5 @@
 import type { BenchSuite } from './suite.js';
+import { verifySuite } from './verify.js';
 
 /** Every suite `npm run bench` runs, in order. Add new suites here. */
-export const suites: BenchSuite[] = [];
+export const suites: BenchSuite[] = [verifySuite];
