@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { readKeyFile, writeKeyFile } from '../../common/keyfile.js';
 import { generateKeyPair } from '../../proofs/keys.js';
+import { thrown } from '../helpers/errors.js';
 
 const dir = () => mkdtempSync(join(tmpdir(), 'capanode-keyfile-'));
 
@@ -31,17 +32,21 @@ describe('key files', () => {
     const path = join(dir(), 'node.key');
     writeKeyFile(path, generateKeyPair(), { overwrite: false });
     chmodSync(path, mode);
-    expect(() => readKeyFile(path)).toThrow(expect.objectContaining({ code: 'key-permissions', hint: expect.stringContaining('chmod 600') }));
+    const e = thrown(() => readKeyFile(path));
+    expect(e.code).toBe('key-permissions');
+    expect(e.hint).toContain('chmod 600');
   });
 
   it('names a missing file and says how to create one', () => {
-    expect(() => readKeyFile(join(dir(), 'missing.key'))).toThrow(expect.objectContaining({ code: 'io-error', hint: expect.stringContaining('capanode init') }));
+    const e = thrown(() => readKeyFile(join(dir(), 'missing.key')));
+    expect(e.code).toBe('io-error');
+    expect(e.hint).toContain('capanode init');
   });
 
   it('reports a damaged file as bad-key without echoing its content', () => {
     const path = join(dir(), 'node.key');
     writeFileSync(path, 'secret-garbage', { mode: 0o600 });
-    expect(() => readKeyFile(path)).toThrow(expect.objectContaining({ code: 'bad-key' }));
+    expect(thrown(() => readKeyFile(path)).code).toBe('bad-key');
     expect(readFileSync(path, 'utf8')).toBe('secret-garbage');
   });
 });

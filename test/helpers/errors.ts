@@ -1,0 +1,12 @@
+import { CapanodeError } from '../../common/errors.js';
+
+/** Runs fn and returns the CapanodeError it throws; fails the test if it throws nothing or something else. */
+export function thrown(fn: () => unknown): CapanodeError {
+  try {
+    fn();
+  } catch (e) {
+    if (e instanceof CapanodeError) return e;
+    throw new Error(`expected a CapanodeError, got ${String(e)}`);
+  }
+  throw new Error('expected a CapanodeError, nothing was thrown');
+}
