@@ -2,6 +2,7 @@
 import { Command, CommanderError } from 'commander';
 import { EXIT } from '../common/cli.js';
 import { VERSION } from '../common/version.js';
+import { registerIdentityCommands } from './commands/identity.js';
 
 const program = new Command();
 program
@@ -11,6 +12,7 @@ program
   .exitOverride()
   .showHelpAfterError();
 
+registerIdentityCommands(program);
 
 try {
   await program.parseAsync(process.argv);
