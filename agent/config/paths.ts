@@ -5,6 +5,7 @@
  * CAPANODE_DATA_DIR and `--config` / CAPANODE_CONFIG override.
  */
 import { homedir } from 'node:os';
+import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 
 export interface AgentPaths {
@@ -23,6 +24,8 @@ export interface PathOptions {
   /** Effective uid; defaults to process.getuid(). */
   uid?: number;
   userName?: string;
+  /** File existence check, injectable for tests. */
+  exists?: (path: string) => boolean;
 }
 
 export const SYSTEM_PATHS = {
@@ -39,7 +42,13 @@ export function resolvePaths(options: PathOptions = {}): AgentPaths {
   const env = options.env ?? process.env;
   const uid = options.uid ?? (typeof process.getuid === 'function' ? process.getuid() : 1000);
   const user = options.userName ?? env['USER'] ?? '';
-  const system = uid === 0 || user === 'capanode';
+  const exists = options.exists ?? existsSync;
+  const home = nonEmpty(env['HOME']) ?? homedir();
+  const configHome = nonEmpty(env['XDG_CONFIG_HOME']) ?? join(home, '.config');
+  const userConfig = join(configHome, 'capanode', 'config.json');
+  // On a machine with the system service installed, an operator's `capanode status`
+  // must reach that service, unless they set up an agent of their own.
+  const system = uid === 0 || user === 'capanode' || (exists(SYSTEM_PATHS.configFile) && !exists(userConfig));
   const explicitData = nonEmpty(options.dataDir) ?? nonEmpty(env['CAPANODE_DATA_DIR']);
   const explicitConfig = nonEmpty(options.config) ?? nonEmpty(env['CAPANODE_CONFIG']);
 
@@ -65,14 +74,12 @@ export function resolvePaths(options: PathOptions = {}): AgentPaths {
       controlSocket: SYSTEM_PATHS.controlSocket,
     };
   }
-  const home = nonEmpty(env['HOME']) ?? homedir();
-  const configHome = nonEmpty(env['XDG_CONFIG_HOME']) ?? join(home, '.config');
   const dataHome = nonEmpty(env['XDG_DATA_HOME']) ?? join(home, '.local', 'share');
   const runtimeDir = nonEmpty(env['XDG_RUNTIME_DIR']);
   const dataDir = join(dataHome, 'capanode');
   return {
     mode: 'user',
-    configFile: explicitConfig !== undefined ? resolve(explicitConfig) : join(configHome, 'capanode', 'config.json'),
+    configFile: explicitConfig !== undefined ? resolve(explicitConfig) : userConfig,
     dataDir,
     keyFile: join(dataDir, 'node.key'),
     journalFile: join(dataDir, 'journal.db'),

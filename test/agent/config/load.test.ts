@@ -64,9 +64,15 @@ describe('resolvePaths', () => {
   });
 
   it('uses XDG paths for a user', () => {
-    const p = resolvePaths({ uid: 1000, userName: 'alice', env: { HOME: '/home/alice', XDG_RUNTIME_DIR: '/run/user/1000' } });
+    const p = resolvePaths({ uid: 1000, userName: 'alice', env: { HOME: '/home/alice', XDG_RUNTIME_DIR: '/run/user/1000' }, exists: () => false });
     expect(p).toMatchObject({ mode: 'user', configFile: '/home/alice/.config/capanode/config.json', keyFile: '/home/alice/.local/share/capanode/node.key', controlSocket: '/run/user/1000/capanode.sock' });
-    expect(resolvePaths({ uid: 1000, env: { HOME: '/h', XDG_CONFIG_HOME: '/c', XDG_DATA_HOME: '/d' } })).toMatchObject({ configFile: '/c/capanode/config.json', journalFile: '/d/capanode/journal.db', controlSocket: '/d/capanode/control.sock' });
+    expect(resolvePaths({ uid: 1000, env: { HOME: '/h', XDG_CONFIG_HOME: '/c', XDG_DATA_HOME: '/d' }, exists: () => false })).toMatchObject({ configFile: '/c/capanode/config.json', journalFile: '/d/capanode/journal.db', controlSocket: '/d/capanode/control.sock' });
+  });
+
+  it('lets an operator reach the system service when only the system config exists', () => {
+    const only = (paths: string[]) => (p: string) => paths.includes(p);
+    expect(resolvePaths({ uid: 1000, userName: 'alice', env: { HOME: '/home/alice' }, exists: only(['/etc/capanode/config.json']) }).mode).toBe('system');
+    expect(resolvePaths({ uid: 1000, userName: 'alice', env: { HOME: '/home/alice' }, exists: only(['/etc/capanode/config.json', '/home/alice/.config/capanode/config.json']) }).mode).toBe('user');
   });
 
   it('puts everything under an explicit data dir, flag before environment', () => {
