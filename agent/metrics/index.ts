@@ -1,0 +1,2 @@
+export { createMetricsRegistry } from './registry.js';
+export { startMetricsServer, parseListen, type MetricsServer } from './server.js';

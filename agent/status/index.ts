@@ -1,0 +1,2 @@
+export type { FindingStatus, GpuStatus, LinkState, StatusDocument } from './document.js';
+export { renderStatus } from './render.js';
