@@ -38,7 +38,8 @@ export function createMetricsRegistry(snapshot: () => StatusDocument, now: () =>
       labelNames,
       registers: [registry],
       collect() {
-        // prom-client prints 0 for an unlabelled gauge with no value; NaN says "unknown" honestly.
+        // prom-client prints 0 for an unlabelled gauge with no value; NaN (printed "Nan", which
+        // Prometheus parses as NaN) says "unknown" honestly.
         const v = value(snapshot());
         this.set(v ?? Number.NaN);
       },

@@ -23,7 +23,7 @@ describe('metrics', () => {
     doc = sampleStatus({ gpus: [], link: { ...doc.link, lastAckAt: null } });
     const after = await registry.metrics();
     expect(after).not.toContain('DCGM_FI_DEV_GPU_UTIL{');
-    expect(after).toMatch(/^capanode_last_ack_age_seconds NaN$/m);
+    expect(after).toMatch(/^capanode_last_ack_age_seconds Nan$/m);
   });
 
   it('serves /metrics over HTTP and 404s elsewhere', async () => {
