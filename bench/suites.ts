@@ -1,5 +1,6 @@
 import type { BenchSuite } from './suite.js';
+import { potSuite } from './pot.js';
 import { verifySuite } from './verify.js';
 
 /** Every suite `npm run bench` runs, in order. Add new suites here. */
-export const suites: BenchSuite[] = [verifySuite];
+export const suites: BenchSuite[] = [verifySuite, potSuite];
