@@ -35,7 +35,7 @@ describe('canonicalize', () => {
   it('agrees with JSON.stringify on sorted input for arbitrary JSON of integers', () => {
     const sortDeep = (v: unknown): unknown =>
       Array.isArray(v) ? v.map(sortDeep) : v !== null && typeof v === 'object' ? Object.fromEntries(Object.keys(v).sort().map((k) => [k, sortDeep((v as Record<string, unknown>)[k])])) : v;
-    const asciiKey = fc.string({ unit: fc.integer({ min: 0x20, max: 0x7e }).map((c) => String.fromCharCode(c)), maxLength: 6 }).filter((k) => k !== '__proto__');
+    const asciiKey = fc.string({ unit: fc.integer({ min: 0x20, max: 0x7e }).map((c) => String.fromCharCode(c)), maxLength: 6 }).filter((k) => k !== '__proto__' && !/^(0|[1-9][0-9]*)$/.test(k)); // JS enumerates integer-like keys first, so the reference would not be sorted
     const json = fc.letrec((tie) => ({
       value: fc.oneof({ depthSize: 'small' }, fc.constant(null), fc.boolean(), fc.integer(), fc.string(), fc.array(tie('value'), { maxLength: 4 }), fc.dictionary(asciiKey, tie('value'), { maxKeys: 4 })),
     })).value;
