@@ -27,6 +27,10 @@ export const ERROR_CODES = {
   'journal-full': 'The disk is full or the journal is read-only; nothing was signed.',
   'journal-conflict': 'A different envelope was offered for a seq the journal already holds.',
   'journal-schema': 'The journal was written by a newer version of capanode.',
+  'journal-wrong-node': 'The journal belongs to another node id than the key in use.',
+  'journal-io': 'The journal could not be written (I/O error); nothing was signed.',
+  'journal-ack': 'The coordinator acknowledged or rejected a seq the journal does not hold.',
+  'journal-missing': 'There is no journal at the expected path.',
   // Probe
   'probe-failed': 'nvidia-smi or the host probe failed.',
   // Native addon

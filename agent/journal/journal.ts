@@ -1,0 +1,286 @@
+/**
+ * The journal's writer: the only code that signs attestations.
+ *
+ * Persist before release (DESIGN §9), as validator clients keep their
+ * slashing-protection database: in one IMMEDIATE transaction the head is read,
+ * the envelope built on it, signed and inserted, and the record is returned
+ * only after COMMIT. A crash at any point leaves either no record (and no
+ * signature ever left the process) or the committed one, which the next
+ * append builds on. Nothing ever signs a second envelope for a seq.
+ */
+import { CapanodeError, isCapanodeError } from '../../common/errors.js';
+import type { Logger } from '../../common/log.js';
+import { canonicalize } from '../../proofs/canonical.js';
+import { buildEnvelope, signEnvelope, type BodyOf, type Envelope, type Kind } from '../../proofs/envelope.js';
+import type { KeyPair } from '../../proofs/keys.js';
+import { acquireWriterLock, type WriterLock } from './lock.js';
+import { JournalReader, type JournalCondition } from './reader.js';
+import { toRecord, type JournalRecord, type RecordRow } from './records.js';
+import { migrate } from './schema.js';
+import { openDatabase, openFailure, writeFailure, type Db } from './sqlite.js';
+
+export interface OpenJournalOptions {
+  /** Path of journal.db (resolvePaths().journalFile). */
+  file: string;
+  /** The node's key: the journal is bound to its id when created and refuses any other. */
+  key: KeyPair;
+  /** Wall clock for envelope times, ms since the epoch. Default Date.now. */
+  now?: () => number;
+  log?: Logger;
+  /**
+   * Upper bound on the database size in bytes (SQLite max_page_count). At the
+   * bound, appends fail as on a full disk. Default: no bound. Tests use it to
+   * fill a journal where no small filesystem can be mounted.
+   */
+  maxBytes?: number;
+}
+
+export interface PruneResult {
+  /** Records deleted. */
+  deleted: number;
+  /** The last seq removed so far (0 when nothing was ever pruned). */
+  prunedThrough: number;
+}
+
+function conflict(seq: number, message: string, details: Record<string, unknown>): CapanodeError {
+  return new CapanodeError('journal-conflict', `seq ${seq}: ${message}`, {
+    hint: 'The journal never signs two different records for one seq. Build the next record with append(), which takes the seq from the head.',
+    details: { seq, ...details },
+  });
+}
+
+export class Journal extends JournalReader {
+  private readonly key: KeyPair;
+  private readonly now: () => number;
+  private readonly log: Logger | undefined;
+  private readonly lock: WriterLock;
+  private current: JournalCondition | null = null;
+  private counts: Record<Kind, number>;
+  private readonly insertStmt;
+  private readonly setHeadStmt;
+  private readonly setWatermarkStmt;
+  private readonly rowAt;
+  private readonly firstYoungStmt;
+  private readonly hashAtStmt;
+  private readonly pruneStmt;
+  private readonly setPrunedStmt;
+  private readonly signTx;
+  private readonly offerTx;
+
+  private constructor(db: Db, options: OpenJournalOptions, lock: WriterLock) {
+    super(db, options.file);
+    this.key = options.key;
+    this.now = options.now ?? Date.now;
+    this.log = options.log;
+    this.lock = lock;
+    this.counts = super.kindCounts();
+    this.insertStmt = db.prepare<[number, string, number, string, string, string]>('INSERT INTO records (seq, kind, time, hash, sig, canonical) VALUES (?, ?, ?, ?, ?, ?)');
+    this.setHeadStmt = db.prepare<[number, string]>('UPDATE state SET head_seq = ?, head_hash = ? WHERE id = 1');
+    this.setWatermarkStmt = db.prepare<[number]>('UPDATE state SET watermark = ? WHERE id = 1');
+    this.rowAt = db.prepare<[number], RecordRow>('SELECT seq, kind, time, hash, sig, canonical FROM records WHERE seq = ?');
+    this.firstYoungStmt = db.prepare<[number, number, number], number>('SELECT seq FROM records WHERE seq > ? AND seq <= ? AND time >= ? ORDER BY seq LIMIT 1').pluck();
+    this.hashAtStmt = db.prepare<[number], string>('SELECT hash FROM records WHERE seq = ?').pluck();
+    this.pruneStmt = db.prepare<[number]>('DELETE FROM records WHERE seq <= ?');
+    this.setPrunedStmt = db.prepare<[number, string]>('UPDATE state SET pruned_seq = ?, pruned_hash = ? WHERE id = 1');
+    this.signTx = db.transaction(<K extends Kind>(kind: K, body: BodyOf[K], time: number) => {
+      const s = this.state();
+      return this.signAndInsert(buildEnvelope({ kind, node: this.key.id, seq: s.head_seq + 1, prev: s.head_hash, time, body }));
+    });
+    this.offerTx = db.transaction((env: Envelope, canonical: string) => {
+      const s = this.state();
+      if (env.seq <= s.head_seq) {
+        const stored = this.rowAt.get(env.seq);
+        if (stored === undefined) throw conflict(env.seq, `it was pruned (the journal keeps seq ${s.pruned_seq + 1} onwards), so it cannot be compared`, {});
+        if (stored.canonical !== canonical) throw conflict(env.seq, 'the journal already holds a different record for it', { storedHash: stored.hash });
+        return toRecord(stored);
+      }
+      if (env.seq !== s.head_seq + 1) throw new CapanodeError('seq-gap', `seq ${env.seq}: the journal's head is ${s.head_seq}; the next record must be seq ${s.head_seq + 1}`, { details: { seq: env.seq, head: s.head_seq } });
+      if (env.prev !== s.head_hash) throw new CapanodeError('broken-chain', `seq ${env.seq}: prev must be the head's hash ${s.head_hash}`, { details: { seq: env.seq, prev: env.prev } });
+      return this.signAndInsert(env);
+    });
+  }
+
+  /** Inside a write transaction: signs env and inserts it. The signature exists only in this stack frame until COMMIT. */
+  private signAndInsert(env: Envelope): JournalRecord {
+    const signed = signEnvelope(env, this.key);
+    this.insertStmt.run(env.seq, env.kind, env.time, signed.hash, signed.record.sig, signed.canonical);
+    this.setHeadStmt.run(env.seq, signed.hash);
+    return { seq: env.seq, kind: env.kind, time: env.time, hash: signed.hash, sig: signed.record.sig, canonical: signed.canonical, env };
+  }
+
+  /**
+   * Runs a write transaction; a disk that refuses it (full, read-only, I/O
+   * error) becomes a typed error and the journal's condition until a write succeeds.
+   */
+  private write<T>(fn: () => T): T {
+    let result: T;
+    try {
+      result = fn();
+    } catch (e) {
+      const failure = writeFailure(e, this.file);
+      if (failure === null) throw e;
+      if (this.current?.code !== failure.code) {
+        this.current = { code: failure.code === 'journal-io' ? 'journal-io' : 'journal-full', message: failure.message, since: this.now() };
+        this.log?.error({ err: { code: failure.code, message: failure.message } }, 'journal cannot be written: signing is paused until a write succeeds');
+      }
+      throw failure;
+    }
+    if (this.current !== null) {
+      this.log?.warn({ pausedMs: this.now() - this.current.since }, 'journal writes succeed again: signing resumed');
+      this.current = null;
+    }
+    return result;
+  }
+
+  /**
+   * Signs the next record: seq = head + 1, prev = head's hash, time = now
+   * (or options.time). Returns only after the record is committed durably.
+   * Throws journal-full / journal-io (nothing signed) when the disk refuses,
+   * schema / non-canonical for a bad body.
+   */
+  append<K extends Kind>(kind: K, body: BodyOf[K], options: { time?: number } = {}): JournalRecord {
+    const time = options.time ?? this.now();
+    const record = this.write(() => this.signTx.immediate(kind, body, time));
+    this.counts[record.kind] += 1;
+    return record;
+  }
+
+  /**
+   * Offers a complete envelope. The same envelope as one already held returns
+   * the stored record (no new signature); a different one for a held seq is
+   * refused with journal-conflict; the envelope at head + 1 linking to the
+   * head is signed and committed like append().
+   */
+  appendEnvelope(env: Envelope): JournalRecord {
+    const checked = buildEnvelope(env);
+    if (checked.node !== this.key.id) {
+      throw new CapanodeError('journal-wrong-node', `envelope for node ${checked.node} offered to the journal of node ${this.key.id}`, { hint: 'A journal signs only for its own node.' });
+    }
+    const canonical = canonicalize(checked, 'env');
+    const before = this.state().head_seq;
+    const record = this.write(() => this.offerTx.immediate(checked, canonical));
+    if (record.seq > before) this.counts[record.kind] += 1;
+    return record;
+  }
+
+  /**
+   * Records the coordinator's cumulative ack: everything <= seq is stored on
+   * its side. Monotone (an older ack changes nothing); an ack beyond the head
+   * is refused with journal-ack. Returns the watermark.
+   */
+  ack(seq: number): number {
+    if (!Number.isSafeInteger(seq) || seq < 0) throw new CapanodeError('bad-input', `ack seq must be a non-negative integer, got ${String(seq)}`);
+    return this.write(() =>
+      this.db
+        .transaction(() => {
+          const s = this.state();
+          if (seq > s.head_seq) {
+            throw new CapanodeError('journal-ack', `the coordinator acknowledged seq ${seq}, but the journal's head is seq ${s.head_seq}`, {
+              hint: 'The coordinator holds records this journal does not: it was restored from an old backup or belongs to another install. Stop and compare before signing more.',
+              details: { seq, head: s.head_seq },
+            });
+          }
+          if (seq <= s.watermark) return s.watermark;
+          this.setWatermarkStmt.run(seq);
+          return seq;
+        })
+        .immediate(),
+    );
+  }
+
+  /**
+   * Retention: deletes acknowledged records older than maxAgeMs, as a prefix
+   * of the chain (so what is kept stays contiguous), never an unacknowledged
+   * record and never the head. The hash of the last one removed is kept so
+   * the chain can still be verified from the first record left.
+   */
+  prune(maxAgeMs: number, now: number = this.now()): PruneResult {
+    const result = this.write(() =>
+      this.db
+        .transaction(() => {
+          const s = this.state();
+          const limit = Math.min(s.watermark, s.head_seq - 1);
+          if (limit <= s.pruned_seq) return { deleted: 0, prunedThrough: s.pruned_seq };
+          const young = this.firstYoungStmt.get(s.pruned_seq, limit, now - maxAgeMs);
+          const through = young === undefined ? limit : young - 1;
+          if (through <= s.pruned_seq) return { deleted: 0, prunedThrough: s.pruned_seq };
+          const hash = this.hashAtStmt.get(through);
+          if (hash === undefined) throw new CapanodeError('journal-corrupt', `journal ${this.file} has no record at seq ${through}`, { hint: 'Run `capanode journal verify`.' });
+          const deleted = this.pruneStmt.run(through).changes;
+          this.setPrunedStmt.run(through, hash);
+          return { deleted, prunedThrough: through };
+        })
+        .immediate(),
+    );
+    if (result.deleted > 0) this.counts = super.kindCounts();
+    return result;
+  }
+
+  protected override condition(): JournalCondition | null {
+    return this.current;
+  }
+
+  protected override kindCounts(): Record<Kind, number> {
+    // The writer keeps the counts in memory: a GROUP BY over a large journal on every status call would not be cheap.
+    return { ...this.counts };
+  }
+
+  override close(): void {
+    try {
+      super.close();
+    } finally {
+      this.lock.release();
+    }
+  }
+
+  /**
+   * Opens the journal for writing: takes the writer lock, checks integrity,
+   * asserts WAL + synchronous=FULL, migrates the schema and binds the journal
+   * to the key's node id (or refuses a journal of another node).
+   */
+  static openWriter(options: OpenJournalOptions): Journal {
+    const lock = acquireWriterLock(options.file);
+    let db: Db | undefined;
+    try {
+      db = openDatabase(options.file, { readonly: false, check: true });
+      if (options.maxBytes !== undefined) {
+        const pageSize = db.pragma('page_size', { simple: true }) as number;
+        db.pragma(`max_page_count = ${Math.max(1, Math.floor(options.maxBytes / pageSize))}`);
+      }
+      const opened = db;
+      db.transaction(() => {
+        migrate(opened, options.file);
+        bindNode(opened, options.file, options.key.id, (options.now ?? Date.now)());
+      }).exclusive();
+      return new Journal(db, options, lock);
+    } catch (e) {
+      db?.close();
+      lock.release();
+      if (isCapanodeError(e)) throw e;
+      throw openFailure(e, options.file) ?? e;
+    }
+  }
+}
+
+function bindNode(db: Db, file: string, node: string, now: number): void {
+  const bound = db.prepare<[], string>("SELECT value FROM meta WHERE key = 'node'").pluck().get();
+  if (bound === undefined) {
+    const records = db.prepare<[], number>('SELECT count(*) FROM records').pluck().get() ?? 0;
+    if (records > 0) throw new CapanodeError('journal-corrupt', `journal ${file} holds records but no node id`, { hint: 'Keep the file as it is and restore journal.db from a backup.' });
+    const insert = db.prepare<[string, string]>('INSERT INTO meta (key, value) VALUES (?, ?)');
+    insert.run('node', node);
+    insert.run('createdAt', String(now));
+    return;
+  }
+  if (bound !== node) {
+    throw new CapanodeError('journal-wrong-node', `journal ${file} belongs to node ${bound}, but the key in use is node ${node}`, {
+      hint: 'A journal is never shared between identities. Point --data-dir at this key\'s own data dir, or restore the node.key that goes with this journal.',
+      details: { file, journalNode: bound, keyNode: node },
+    });
+  }
+}
+
+/** Opens the journal for writing (see Journal.openWriter). */
+export function openJournal(options: OpenJournalOptions): Journal {
+  return Journal.openWriter(options);
+}
