@@ -463,7 +463,11 @@ export class Link {
     for (const [r, i] of checks) {
       if (r >= c.msg.reps || i >= c.msg.n) return this.fail(session, `open asks for row (${r}, ${i}) outside the challenge (${c.msg.reps} reps of ${c.msg.n})`, CLOSE.normal);
     }
-    const items = c.solution.reveal(checks);
-    this.send(session, { t: 'reveal', id, items: encodeRevealItems(items) });
+    Promise.resolve(c.solution.reveal(checks)).then(
+      (items) => {
+        if (session.challenge === c) this.send(session, { t: 'reveal', id, items: encodeRevealItems(items) });
+      },
+      (err: unknown) => this.o.logger.warn({ err: describeError(err), remote: { id } }, 'could not build the PoT reveal'),
+    );
   }
 }

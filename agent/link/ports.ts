@@ -26,7 +26,7 @@ export interface PotSolution {
   root: string;
   elapsedUs: number;
   device: string;
-  reveal(checks: readonly (readonly [number, number])[]): RevealItem[];
+  reveal(checks: readonly (readonly [number, number])[]): RevealItem[] | Promise<RevealItem[]>;
 }
 
 /** What the link tells the rest of the agent. All optional; none may throw into the link. */
