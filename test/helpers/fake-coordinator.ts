@@ -22,7 +22,7 @@ export interface FakeCoordinator {
   close(): Promise<void>;
 }
 
-export async function startFakeCoordinator(script: (c: FakeConnection) => Promise<unknown> | void): Promise<FakeCoordinator> {
+export async function startFakeCoordinator(script: (c: FakeConnection) => unknown): Promise<FakeCoordinator> {
   const wss = new WebSocketServer({ host: '127.0.0.1', port: 0 });
   await new Promise<void>((r) => wss.once('listening', () => r()));
   const connections: FakeConnection[] = [];
