@@ -2,6 +2,7 @@
 import { Command, CommanderError } from 'commander';
 import { EXIT } from '../common/cli.js';
 import { VERSION } from '../common/version.js';
+import { registerBenchCommands } from './commands/bench.js';
 import { registerIdentityCommands } from './commands/identity.js';
 
 const program = new Command();
@@ -13,6 +14,7 @@ program
   .showHelpAfterError();
 
 registerIdentityCommands(program);
+registerBenchCommands(program);
 
 try {
   await program.parseAsync(process.argv);
