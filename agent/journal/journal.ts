@@ -15,7 +15,7 @@ import { buildEnvelope, signEnvelope, type BodyOf, type Envelope, type Kind } fr
 import type { KeyPair } from '../../proofs/keys.js';
 import { acquireWriterLock, type WriterLock } from './lock.js';
 import { JournalReader, type JournalCondition } from './reader.js';
-import { toRecord, type JournalRecord, type RecordRow } from './records.js';
+import { exportLine, RECORD_ROW_SELECT, toRecord, type JournalRecord, type RecordRow } from './records.js';
 import { migrate } from './schema.js';
 import { openDatabase, openFailure, writeFailure, type Db } from './sqlite.js';
 
@@ -42,6 +42,9 @@ export interface PruneResult {
   prunedThrough: number;
 }
 
+const MAX_REJECT_CODE = 64;
+const MAX_REJECT_REASON = 1024;
+
 function conflict(seq: number, message: string, details: Record<string, unknown>): CapanodeError {
   return new CapanodeError('journal-conflict', `seq ${seq}: ${message}`, {
     hint: 'The journal never signs two different records for one seq. Build the next record with append(), which takes the seq from the head.',
@@ -61,7 +64,7 @@ export class Journal extends JournalReader {
   private readonly setWatermarkStmt;
   private readonly rowAt;
   private readonly firstYoungStmt;
-  private readonly hashAtStmt;
+  private readonly rejectStmt;
   private readonly pruneStmt;
   private readonly setPrunedStmt;
   private readonly signTx;
@@ -77,9 +80,9 @@ export class Journal extends JournalReader {
     this.insertStmt = db.prepare<[number, string, number, string, string, string]>('INSERT INTO records (seq, kind, time, hash, sig, canonical) VALUES (?, ?, ?, ?, ?, ?)');
     this.setHeadStmt = db.prepare<[number, string]>('UPDATE state SET head_seq = ?, head_hash = ? WHERE id = 1');
     this.setWatermarkStmt = db.prepare<[number]>('UPDATE state SET watermark = ? WHERE id = 1');
-    this.rowAt = db.prepare<[number], RecordRow>('SELECT seq, kind, time, hash, sig, canonical FROM records WHERE seq = ?');
+    this.rowAt = db.prepare<[number], RecordRow>(`${RECORD_ROW_SELECT} WHERE r.seq = ?`);
     this.firstYoungStmt = db.prepare<[number, number, number], number>('SELECT seq FROM records WHERE seq > ? AND seq <= ? AND time >= ? ORDER BY seq LIMIT 1').pluck();
-    this.hashAtStmt = db.prepare<[number], string>('SELECT hash FROM records WHERE seq = ?').pluck();
+    this.rejectStmt = db.prepare<[number, string, string, number]>('INSERT OR REPLACE INTO rejections (seq, code, reason, at) VALUES (?, ?, ?, ?)');
     this.pruneStmt = db.prepare<[number]>('DELETE FROM records WHERE seq <= ?');
     this.setPrunedStmt = db.prepare<[number, string]>('UPDATE state SET pruned_seq = ?, pruned_hash = ? WHERE id = 1');
     this.signTx = db.transaction(<K extends Kind>(kind: K, body: BodyOf[K], time: number) => {
@@ -105,7 +108,8 @@ export class Journal extends JournalReader {
     const signed = signEnvelope(env, this.key);
     this.insertStmt.run(env.seq, env.kind, env.time, signed.hash, signed.record.sig, signed.canonical);
     this.setHeadStmt.run(env.seq, signed.hash);
-    return { seq: env.seq, kind: env.kind, time: env.time, hash: signed.hash, sig: signed.record.sig, canonical: signed.canonical, env };
+    const sig = signed.record.sig;
+    return { seq: env.seq, kind: env.kind, time: env.time, hash: signed.hash, sig, canonical: signed.canonical, env, line: exportLine({ canonical: signed.canonical, sig }), rejected: null };
   }
 
   /**
@@ -189,6 +193,29 @@ export class Journal extends JournalReader {
   }
 
   /**
+   * Marks a record the coordinator refused (nack) with its code and reason.
+   * The record stays in the journal, unacknowledged: it was signed, so it is
+   * never replaced. A seq the journal does not hold is refused with journal-ack.
+   */
+  reject(seq: number, code: string, reason: string): void {
+    this.write(() =>
+      this.db
+        .transaction(() => {
+          const s = this.state();
+          if (!Number.isSafeInteger(seq) || seq <= s.pruned_seq || seq > s.head_seq) {
+            throw new CapanodeError('journal-ack', `the coordinator rejected seq ${String(seq)}, which the journal does not hold (it holds ${s.pruned_seq + 1}..${s.head_seq})`, {
+              hint: 'The coordinator and this journal disagree about what was sent; check `capanode journal verify` and the coordinator\'s view of this node.',
+              details: { seq, head: s.head_seq },
+            });
+          }
+          // What the coordinator says is untrusted text: bounded before it is stored.
+          this.rejectStmt.run(seq, code.slice(0, MAX_REJECT_CODE), reason.slice(0, MAX_REJECT_REASON), this.now());
+        })
+        .immediate(),
+    );
+  }
+
+  /**
    * Retention: deletes acknowledged records older than maxAgeMs, as a prefix
    * of the chain (so what is kept stays contiguous), never an unacknowledged
    * record and never the head. The hash of the last one removed is kept so
@@ -204,8 +231,8 @@ export class Journal extends JournalReader {
           const young = this.firstYoungStmt.get(s.pruned_seq, limit, now - maxAgeMs);
           const through = young === undefined ? limit : young - 1;
           if (through <= s.pruned_seq) return { deleted: 0, prunedThrough: s.pruned_seq };
-          const hash = this.hashAtStmt.get(through);
-          if (hash === undefined) throw new CapanodeError('journal-corrupt', `journal ${this.file} has no record at seq ${through}`, { hint: 'Run `capanode journal verify`.' });
+          const hash = this.hashAt(through);
+          if (hash === null) throw new CapanodeError('journal-corrupt', `journal ${this.file} has no record at seq ${through}`, { hint: 'Run `capanode journal verify`.' });
           const deleted = this.pruneStmt.run(through).changes;
           this.setPrunedStmt.run(through, hash);
           return { deleted, prunedThrough: through };

@@ -43,8 +43,19 @@ function holderPid(pidFile: string): number | null {
   }
 }
 
+/** The holder writes its pid file right after it takes the lock: give it a moment, so the error can name it. */
+function waitForHolderPid(pidFile: string): number | null {
+  const pause = new Int32Array(new SharedArrayBuffer(4));
+  for (let i = 0; i < 50; i++) {
+    const pid = holderPid(pidFile);
+    if (pid !== null) return pid;
+    Atomics.wait(pause, 0, 0, 10);
+  }
+  return null;
+}
+
 function lockedError(journalFile: string, pidFile: string, cause: unknown): CapanodeError {
-  const pid = holderPid(pidFile);
+  const pid = waitForHolderPid(pidFile);
   const who = pid === null ? 'another capanode process (its pid is not known yet: it may be starting)' : `another capanode process (pid ${pid})`;
   return new CapanodeError('journal-locked', `journal ${journalFile} is in use by ${who}`, {
     hint:

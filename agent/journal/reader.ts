@@ -6,7 +6,7 @@
 import { CapanodeError } from '../../common/errors.js';
 import { HEX64 } from '../../proofs/keys.js';
 import { KINDS, type Kind } from '../../proofs/envelope.js';
-import { toRecord, type JournalRecord, type RecordRow } from './records.js';
+import { RECORD_ROW_SELECT, toRecord, type JournalRecord, type RecordRow, type Rejection } from './records.js';
 import { assertCurrentSchema } from './schema.js';
 import { openDatabase, openFailure, type Db } from './sqlite.js';
 
@@ -24,7 +24,7 @@ export interface JournalCondition {
 }
 
 export interface JournalStats {
-  node: string;
+  nodeId: string;
   headSeq: number | null;
   headHash: string | null;
   /** Lowest seq still in the journal (retention removes acknowledged records before it). */
@@ -35,6 +35,8 @@ export interface JournalStats {
   watermark: number;
   /** Records signed but not yet acknowledged. */
   backlog: number;
+  /** Records the coordinator refused (still in the journal). */
+  rejected: number;
   recordsByKind: Record<Kind, number>;
   /** Why signing is paused, for status; always null from a read-only reader. */
   condition: JournalCondition | null;
@@ -48,8 +50,6 @@ interface StateRow {
   pruned_hash: string;
 }
 
-const ROW_COLUMNS = 'seq, kind, time, hash, sig, canonical';
-
 export function emptyKindCounts(): Record<Kind, number> {
   return Object.fromEntries(KINDS.map((k) => [k, 0])) as Record<Kind, number>;
 }
@@ -57,13 +57,16 @@ export function emptyKindCounts(): Record<Kind, number> {
 export class JournalReader {
   readonly file: string;
   /** The node id the journal is bound to (set when it was created). */
-  readonly node: string;
+  readonly nodeId: string;
   protected readonly db: Db;
   private readonly stateStmt;
   private readonly rowAtStmt;
   private readonly rowsFromStmt;
   private readonly firstSeqStmt;
   private readonly kindCountsStmt;
+  private readonly hashAtStmt;
+  private readonly rejectedCountStmt;
+  private readonly rejectionsStmt;
 
   protected constructor(db: Db, file: string) {
     this.db = db;
@@ -75,10 +78,13 @@ export class JournalReader {
         details: { file },
       });
     }
-    this.node = node;
+    this.nodeId = node;
     this.stateStmt = db.prepare<[], StateRow>('SELECT head_seq, head_hash, watermark, pruned_seq, pruned_hash FROM state WHERE id = 1');
-    this.rowAtStmt = db.prepare<[number], RecordRow>(`SELECT ${ROW_COLUMNS} FROM records WHERE seq = ?`);
-    this.rowsFromStmt = db.prepare<[number, number], RecordRow>(`SELECT ${ROW_COLUMNS} FROM records WHERE seq >= ? ORDER BY seq LIMIT ?`);
+    this.rowAtStmt = db.prepare<[number], RecordRow>(`${RECORD_ROW_SELECT} WHERE r.seq = ?`);
+    this.rowsFromStmt = db.prepare<[number, number], RecordRow>(`${RECORD_ROW_SELECT} WHERE r.seq >= ? ORDER BY r.seq LIMIT ?`);
+    this.hashAtStmt = db.prepare<[number], string>('SELECT hash FROM records WHERE seq = ?').pluck();
+    this.rejectedCountStmt = db.prepare<[], number>('SELECT count(*) FROM rejections').pluck();
+    this.rejectionsStmt = db.prepare<[number, number], Rejection & { seq: number }>('SELECT seq, code, reason, at FROM rejections WHERE seq >= ? ORDER BY seq LIMIT ?');
     this.firstSeqStmt = db.prepare<[], number | null>('SELECT min(seq) FROM records').pluck();
     this.kindCountsStmt = db.prepare<[], { kind: string; n: number }>('SELECT kind, count(*) AS n FROM records GROUP BY kind');
   }
@@ -104,6 +110,21 @@ export class JournalReader {
   prunedThrough(): JournalHead {
     const s = this.state();
     return { seq: s.pruned_seq, hash: s.pruned_hash };
+  }
+
+  /**
+   * The hash of the record at seq; for the last pruned seq, the anchor hash
+   * the journal keeps. Null for a seq never signed or pruned before the anchor.
+   */
+  hashAt(seq: number): string | null {
+    const s = this.state();
+    if (seq === s.pruned_seq && seq > 0) return s.pruned_hash;
+    return this.hashAtStmt.get(seq) ?? null;
+  }
+
+  /** Records the coordinator refused, with seq >= fromSeq, in order. */
+  rejections(fromSeq = 1, limit = 1000): (Rejection & { seq: number })[] {
+    return this.rejectionsStmt.all(fromSeq, limit);
   }
 
   firstSeq(): number | null {
@@ -148,13 +169,14 @@ export class JournalReader {
     const s = this.state();
     const recordsByKind = this.kindCounts();
     return {
-      node: this.node,
+      nodeId: this.nodeId,
       headSeq: s.head_seq === 0 ? null : s.head_seq,
       headHash: s.head_seq === 0 ? null : s.head_hash,
       firstSeq: s.head_seq === 0 ? null : s.pruned_seq + 1,
       records: Object.values(recordsByKind).reduce((a, b) => a + b, 0),
       watermark: s.watermark,
       backlog: s.head_seq - s.watermark,
+      rejected: this.rejectedCountStmt.get() ?? 0,
       recordsByKind,
       condition: this.condition(),
     };

@@ -1,7 +1,14 @@
 /** How a journal row becomes a record, and a record a line of an export. */
-import { KINDS, type Envelope, type Kind, type SignedRecord } from '../../proofs/envelope.js';
+import type { Envelope, Kind } from '../../proofs/envelope.js';
 
-/** A row of the records table as stored. */
+/** The coordinator refused a record (nack): its code and reason, and when. */
+export interface Rejection {
+  code: string;
+  reason: string;
+  at: number;
+}
+
+/** A row of the records table as stored, with its rejection if any. */
 export interface RecordRow {
   seq: number;
   kind: string;
@@ -9,6 +16,9 @@ export interface RecordRow {
   hash: string;
   sig: string;
   canonical: string;
+  rejectCode: string | null;
+  rejectReason: string | null;
+  rejectAt: number | null;
 }
 
 /** A record as the journal holds it: what was signed, byte for byte, and its envelope. */
@@ -22,24 +32,15 @@ export interface JournalRecord {
   /** canonical(env): the exact text that was signed, after the domain prefix. */
   canonical: string;
   env: Envelope;
+  /** The record as one JSON Lines line (DESIGN §4), for the wire and for exports. */
+  line: string;
+  /** Set when the coordinator refused the record. */
+  rejected: Rejection | null;
 }
 
-export function isKind(kind: string): kind is Kind {
-  return (KINDS as readonly string[]).includes(kind);
-}
-
-/**
- * Rows were validated when they were signed and `journal verify` re-checks
- * every one, so the hot paths (backlog, export) parse without re-validating.
- */
-export function toRecord(row: RecordRow): JournalRecord {
-  const env = JSON.parse(row.canonical) as Envelope;
-  return { seq: row.seq, kind: env.kind, time: row.time, hash: row.hash, sig: row.sig, canonical: row.canonical, env };
-}
-
-export function signedRecord(record: JournalRecord): SignedRecord {
-  return { env: record.env, sig: record.sig };
-}
+/** SELECT list for RecordRow over `records r LEFT JOIN rejections x`. */
+export const RECORD_ROW_SELECT =
+  'SELECT r.seq, r.kind, r.time, r.hash, r.sig, r.canonical, x.code AS rejectCode, x.reason AS rejectReason, x.at AS rejectAt FROM records r LEFT JOIN rejections x ON x.seq = r.seq';
 
 /**
  * The JSON Lines form of a record (DESIGN §4), built from the stored bytes:
@@ -48,4 +49,23 @@ export function signedRecord(record: JournalRecord): SignedRecord {
  */
 export function exportLine(row: { canonical: string; sig: string }): string {
   return `{"env":${row.canonical},"sig":"${row.sig}"}`;
+}
+
+/**
+ * Rows were validated when they were signed and `journal verify` re-checks
+ * every one, so the hot paths (backlog, export) parse without re-validating.
+ */
+export function toRecord(row: RecordRow): JournalRecord {
+  const env = JSON.parse(row.canonical) as Envelope;
+  return {
+    seq: row.seq,
+    kind: env.kind,
+    time: row.time,
+    hash: row.hash,
+    sig: row.sig,
+    canonical: row.canonical,
+    env,
+    line: exportLine(row),
+    rejected: row.rejectCode === null ? null : { code: row.rejectCode, reason: row.rejectReason ?? '', at: row.rejectAt ?? 0 },
+  };
 }

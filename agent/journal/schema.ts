@@ -67,6 +67,21 @@ const MIGRATIONS: readonly Migration[] = [
       BEGIN SELECT RAISE(ABORT, 'the journal state row cannot be deleted'); END;
     `,
   },
+  {
+    // Records the coordinator refused (nack), with its code and reason; they go when retention removes the record.
+    version: 2,
+    sql: `
+      CREATE TABLE rejections (
+        seq INTEGER PRIMARY KEY,
+        code TEXT NOT NULL,
+        reason TEXT NOT NULL,
+        at INTEGER NOT NULL
+      ) STRICT;
+
+      CREATE TRIGGER records_pruned_rejections AFTER DELETE ON records
+      BEGIN DELETE FROM rejections WHERE seq = OLD.seq; END;
+    `,
+  },
 ];
 
 /** The schema version this build writes. */

@@ -21,13 +21,14 @@ export interface JournalProblem {
 }
 
 export interface JournalSummary {
-  node: string;
+  nodeId: string;
   records: number;
   firstSeq: number | null;
   headSeq: number | null;
   headHash: string | null;
   watermark: number;
   backlog: number;
+  rejected: number;
   prunedThrough: number;
 }
 
@@ -40,13 +41,14 @@ export function verifyJournal(reader: JournalReader): JournalVerification {
   const watermark = reader.watermark();
   const pruned = reader.prunedThrough();
   const summary: JournalSummary = {
-    node: reader.node,
+    nodeId: reader.nodeId,
     records: 0,
     firstSeq: null,
     headSeq: head?.seq ?? null,
     headHash: head?.hash ?? null,
     watermark,
     backlog: (head?.seq ?? 0) - watermark,
+    rejected: reader.stats().rejected,
     prunedThrough: pruned.seq,
   };
   const fail = (code: ErrorCode, seq: number | null, path: string, message: string): JournalVerification => ({ ok: false, problem: { code, seq, path, message }, summary });
@@ -72,7 +74,7 @@ export function verifyJournal(reader: JournalReader): JournalVerification {
       // The verifier starts a chain wherever it is given one; the journal's chain starts at its retention anchor.
       if (first && e.seq !== expectedSeq) return fail('seq-gap', row.seq, 'env.seq', `env.seq: the first record should be seq ${expectedSeq}, got ${e.seq}`);
       if (first && e.prev !== lastHash) return fail('broken-chain', row.seq, 'env.prev', `env.prev: expected ${lastHash} (hash of seq ${expectedSeq - 1}), got ${e.prev}`);
-      if (e.node !== reader.node) return fail('journal-wrong-node', row.seq, 'env.node', `env.node: record signed by ${e.node}, the journal belongs to ${reader.node}`);
+      if (e.node !== reader.nodeId) return fail('journal-wrong-node', row.seq, 'env.node', `env.node: record signed by ${e.node}, the journal belongs to ${reader.nodeId}`);
       if (v.canonical !== row.canonical) return fail('non-canonical', row.seq, 'env', `seq ${row.seq}: the stored text is not the canonical form of its envelope`);
       if (v.hash !== row.hash) return fail('journal-corrupt', row.seq, 'hash', `seq ${row.seq}: stored hash ${row.hash} is not SHA-256 of the record (${v.hash})`);
       if (e.seq !== row.seq || e.kind !== row.kind || e.time !== row.time) {
@@ -97,5 +99,7 @@ export function verifyJournal(reader: JournalReader): JournalVerification {
   if (watermark > headSeq || watermark < pruned.seq) {
     return fail('journal-corrupt', null, 'state.watermark', `the acknowledged watermark ${watermark} is outside the journal (pruned through ${pruned.seq}, head ${headSeq})`);
   }
+  const stray = [reader.rejections(1, 1)[0], reader.rejections(headSeq + 1, 1)[0]].find((r) => r !== undefined && (r.seq <= pruned.seq || r.seq > headSeq));
+  if (stray !== undefined) return fail('journal-corrupt', stray.seq, 'rejections', `a rejection is recorded for seq ${stray.seq}, which the journal does not hold`);
   return { ok: true, summary };
 }
