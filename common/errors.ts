@@ -39,6 +39,14 @@ export const ERROR_CODES = {
   // Link and coordinator
   'link-error': 'The connection to the coordinator failed.',
   'coordinator-untrusted': 'A coordinator message was not signed by the pinned key.',
+  'bad-message': 'A link message is not JSON, has an unknown type, or does not match its schema.',
+  'wrong-node': 'A record was signed by another node than the one authenticated on the connection.',
+  'clock-skew': 'A record is stamped more than 5 minutes in the coordinator\'s future.',
+  'unexpected-message': 'A message arrived where the protocol does not allow it (e.g. a commit for no open challenge).',
+  // Coordinator store
+  'store-unavailable': 'The coordinator\'s store could not commit; nothing was acknowledged.',
+  'store-durability': 'The coordinator store could not be opened with WAL and synchronous=FULL.',
+  'store-schema': 'The coordinator store was written by a newer version of capanode.',
   'daemon-not-running': 'The capanode daemon is not running.',
 } as const;
 
