@@ -1,0 +1,21 @@
+import { resolve } from 'node:path';
+import { CapanodeError } from '../../common/errors.js';
+import { openSqliteStore } from './sqlite.js';
+import type { Store } from './types.js';
+
+export type * from './types.js';
+export { openSqliteStore, SqliteStore, SQLITE_SCHEMA_VERSION } from './sqlite.js';
+
+/** The file of a `sqlite:FILE` store URL, resolved; throws config-invalid for any other form. */
+export function sqliteFileOf(url: string): string {
+  const m = /^sqlite:(.+)$/.exec(url);
+  if (m === null) {
+    throw new CapanodeError('config-invalid', `--store ${url}: unsupported store`, { hint: 'Use --store sqlite:FILE (e.g. sqlite:/var/lib/capanode-coordinator/ledger.db).' });
+  }
+  return resolve(m[1] as string);
+}
+
+/** Opens the store a `--store` URL names. */
+export function openStore(url: string, options: { readonly?: boolean } = {}): Store {
+  return openSqliteStore(sqliteFileOf(url), options);
+}
