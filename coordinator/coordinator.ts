@@ -1,0 +1,131 @@
+/**
+ * The coordinator's composition root: store, beacons, verification, the
+ * link server; and the order they stop in. Embeddable: the CLI's `serve`
+ * wraps it, the agent's `start --devnet` runs it in-process, tests build one
+ * with a fake clock and a fixed random stream.
+ */
+import { cpus } from 'node:os';
+import { createLogger, type Logger } from '../common/log.js';
+import type { KeyPair } from '../proofs/keys.js';
+import { createInlineAnalyser, type Analyser } from './analyser.js';
+import { Beacons } from './beacons.js';
+import { systemClock, systemRandom, type Clock, type RandomBytes } from './clock.js';
+import { Committer } from './committer.js';
+import { loadCoordinatorConfig, parseListen, type CoordinatorConfig, type CoordinatorConfigInput } from './config.js';
+import { NodeRateLimiter } from './rate-limit.js';
+import { createLinkServer, type LinkServer } from './server.js';
+import { openStore } from './store/index.js';
+import type { Store } from './store/types.js';
+import { createVerifyPool, workerAvailable } from './verify-pool.js';
+
+export interface CoordinatorOptions {
+  /** The coordinator's signing key (its public key is what agents pin). */
+  key: KeyPair;
+  /** A Store, or a store URL (`sqlite:FILE`) to open; a store passed in is closed with the coordinator. */
+  store: Store | string;
+  /** Any settings (config.ts); missing ones take their defaults. */
+  config?: Partial<CoordinatorConfigInput>;
+  logger?: Logger;
+  clock?: Clock;
+  /** CSPRNG byte source: nonces, beacon ids, challenge seeds and checks. */
+  random?: RandomBytes;
+}
+
+export interface Coordinator {
+  /** The coordinator's public key (HEX64). */
+  readonly id: string;
+  readonly config: CoordinatorConfig;
+  readonly store: Store;
+  /** Worker threads verifying frames (0: on the event loop). */
+  readonly verifyWorkers: number;
+  /** Starts accepting connections; defaults to config.listen. */
+  listen(listen?: string): Promise<{ host: string; port: number; url: string }>;
+  /** Node ids connected now. */
+  connected(): string[];
+  /** Sends a PoT challenge to a connected node at once; false when it is not connected or has one in progress. */
+  challengeNow(node: string): Promise<boolean>;
+  /** Closes every connection (1001), waits for in-flight commits, stops workers, closes the store. */
+  close(): Promise<void>;
+}
+
+export interface RunningCoordinator extends Coordinator {
+  readonly host: string;
+  readonly port: number;
+  /** ws://HOST:PORT for agents. */
+  readonly url: string;
+}
+
+function workerCount(setting: CoordinatorConfig['verifyWorkers']): number {
+  if (setting !== 'auto') return setting;
+  // From the TypeScript sources (tests) there is no compiled worker script: verify inline.
+  return workerAvailable() ? Math.max(1, Math.min(4, cpus().length)) : 0;
+}
+
+export async function createCoordinator(options: CoordinatorOptions): Promise<Coordinator> {
+  const config = loadCoordinatorConfig({ overrides: options.config ?? {} });
+  const log = (options.logger ?? createLogger({ level: config.logLevel, name: 'capanode-coordinator' })).child({ coordinator: options.key.id.slice(0, 16) });
+  const clock = options.clock ?? systemClock;
+  const random = options.random ?? systemRandom;
+  const store = typeof options.store === 'string' ? openStore(options.store) : options.store;
+  let analyser: Analyser | null = null;
+  let beacons: Beacons | null = null;
+  try {
+    await store.resetConnected();
+    const workers = workerCount(config.verifyWorkers);
+    analyser = workers > 0 ? createVerifyPool(workers, log.child({ component: 'verify' })) : createInlineAnalyser(log.child({ component: 'verify' }));
+    const committer = new Committer(store);
+    let server: LinkServer | null = null;
+    beacons = new Beacons({ key: options.key, store, clock, random, intervalMs: config.beaconIntervalMs, log: log.child({ component: 'beacons' }), publish: (b) => server?.broadcast(b) });
+    await beacons.start();
+    const limiter = new NodeRateLimiter({ messagesPerSec: config.rateMessagesPerSec, messageBurst: config.rateMessageBurst, bytesPerSec: config.rateBytesPerSec, byteBurst: config.rateByteBurst });
+    server = createLinkServer({ key: options.key, store, committer, analyser, beacons, clock, random, config, limiter, log });
+    const link = server;
+    const stopBeacons = beacons;
+    const stopAnalyser = analyser;
+    let closed: Promise<void> | null = null;
+    log.info({ store: store.description, verifyWorkers: analyser.workers, rows: analyser.rowBackend }, 'coordinator ready');
+    return {
+      id: options.key.id,
+      config,
+      store,
+      verifyWorkers: analyser.workers,
+      async listen(listen = config.listen) {
+        const { host, port } = parseListen(listen);
+        const bound = await link.listen(host, port);
+        const shown = bound.host.includes(':') ? `[${bound.host}]` : bound.host;
+        log.info({ host: bound.host, port: bound.port }, 'listening');
+        return { ...bound, url: `ws://${shown}:${bound.port}` };
+      },
+      connected: () => link.connected(),
+      challengeNow: (node) => link.session(node)?.challengeNow() ?? Promise.resolve(false),
+      close() {
+        closed ??= (async () => {
+          stopBeacons.stop();
+          await link.close();
+          await committer.drain();
+          await stopAnalyser.close();
+          await store.close();
+          log.info('coordinator stopped');
+        })();
+        return closed;
+      },
+    };
+  } catch (e) {
+    beacons?.stop();
+    await analyser?.close();
+    await store.close();
+    throw e;
+  }
+}
+
+/** createCoordinator, then listen: what `serve` and `start --devnet` run. */
+export async function startCoordinator(options: CoordinatorOptions & { listen?: string }): Promise<RunningCoordinator> {
+  const coordinator = await createCoordinator(options);
+  try {
+    const bound = await coordinator.listen(options.listen);
+    return Object.assign(coordinator, { host: bound.host, port: bound.port, url: bound.url });
+  } catch (e) {
+    await coordinator.close();
+    throw e;
+  }
+}
