@@ -4,6 +4,9 @@ import { EXIT } from '../common/cli.js';
 import { VERSION } from '../common/version.js';
 import { registerBenchCommands } from './commands/bench.js';
 import { registerIdentityCommands } from './commands/identity.js';
+import { registerJournalCommands } from './commands/journal.js';
+import { registerStartCommand } from './commands/start.js';
+import { registerStatusCommand } from './commands/status.js';
 
 const program = new Command();
 program
@@ -15,6 +18,9 @@ program
 
 registerIdentityCommands(program);
 registerBenchCommands(program);
+registerJournalCommands(program);
+registerStartCommand(program);
+registerStatusCommand(program);
 
 try {
   await program.parseAsync(process.argv);
