@@ -3,3 +3,4 @@ export { JournalReader, type JournalCondition, type JournalHead, type JournalSta
 export { exportLine, type JournalRecord, type RecordRow, type Rejection } from './records.js';
 export { migrate, SCHEMA_VERSION } from './schema.js';
 export { verifyJournal, type JournalProblem, type JournalSummary, type JournalVerification } from './verify.js';
+export { exportLines, verifyExportFile, MAX_EXPORT_LINE, type ExportProblem, type ExportVerification } from './export.js';
