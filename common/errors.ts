@@ -33,6 +33,7 @@ export const ERROR_CODES = {
   'journal-missing': 'There is no journal at the expected path.',
   // Probe
   'probe-failed': 'nvidia-smi or the host probe failed.',
+  'probe-output-invalid': 'nvidia-smi printed output the probe cannot read (malformed, truncated, or not from nvidia-smi).',
   // Native addon
   'native-unavailable': 'The native addon or the GPU driver is not available.',
   'native-failed': 'A native benchmark failed.',
