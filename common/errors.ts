@@ -49,6 +49,10 @@ export const ERROR_CODES = {
   'store-durability': 'The coordinator store could not be opened with WAL and synchronous=FULL.',
   'store-schema': 'The coordinator store was written by a newer version of capanode.',
   'daemon-not-running': 'The capanode daemon is not running.',
+  // Rewards engine and simulator (coordinator/rewards, coordinator/sim)
+  'reward-params-invalid': 'A reward parameter override is unknown, out of range, or breaks a rule tying parameters together.',
+  'reward-facts-invalid': 'The facts given to the reward engine for an epoch are malformed or inconsistent.',
+  'sim-options-invalid': 'A simulator option (nodes, epochs, seed, mix) is malformed.',
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;
