@@ -5,6 +5,7 @@ import { VERSION } from '../common/version.js';
 import { registerInitCommand } from './commands/init.js';
 import { registerNodesCommand } from './commands/nodes.js';
 import { registerServeCommand } from './commands/serve.js';
+import { registerSimulateCommand } from './commands/simulate.js';
 
 const program = new Command();
 program
@@ -17,6 +18,7 @@ program
 registerInitCommand(program);
 registerServeCommand(program);
 registerNodesCommand(program);
+registerSimulateCommand(program);
 
 try {
   await program.parseAsync(process.argv);
