@@ -1,9 +1,10 @@
 import type { BenchSuite } from './suite.js';
 import { ingestSuite } from './ingest.js';
+import { journalSuite } from './journal.js';
 import { nativeSuite } from './native.js';
 import { potSuite } from './pot.js';
 import { simSuite } from './sim.js';
 import { verifySuite } from './verify.js';
 
 /** Every suite `npm run bench` runs, in order. Add new suites here. */
-export const suites: BenchSuite[] = [verifySuite, potSuite, ingestSuite, nativeSuite, simSuite];
+export const suites: BenchSuite[] = [verifySuite, journalSuite, potSuite, ingestSuite, nativeSuite, simSuite];

@@ -1,0 +1,97 @@
+/**
+ * journal.appendPerSec: records built, signed and committed durably by the
+ * journal, one record per transaction, beside sqlite.rawFullInsertPerSec: a
+ * bare better-sqlite3 INSERT of a row of the same size, one per transaction,
+ * WAL + synchronous=FULL, on the same disk. Both are dominated by fsync, so
+ * they are measured in alternating rounds and compared by their medians: a
+ * noisy shared disk moves both sides together.
+ *
+ * journal.backlogPerSec: unacknowledged records read back in batches of 256,
+ * as the link streams them.
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { openJournal } from '../agent/journal/index.js';
+import type { BodyOf } from '../proofs/envelope.js';
+import { generateKeyPair } from '../proofs/keys.js';
+import { goal, opsPerSec, type BenchSuite } from './suite.js';
+
+const ROUNDS = 5;
+const ROUND_MS = 1000;
+const BACKLOG_BATCH = 256;
+
+function body(i: number): BodyOf['uptime'] {
+  return {
+    from: 1_700_000_000_000 + i * 30_000,
+    to: 1_700_000_000_000 + (i + 1) * 30_000,
+    beacon: randomBytes(16).toString('hex'),
+    gpus: [{ uuid: 'GPU-5f5fa2a3-6d4b-2b1c-9a4c-2a3bb5a0e8e1', util: i % 101, memUsedMiB: 10_240, tempC: 55, powerMw: 301_000, smClockMhz: 1980 }],
+    host: { uptimeS: 86_400 + i * 30, load1Milli: 1250 },
+  };
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)] ?? 0;
+}
+
+export const journalSuite: BenchSuite = {
+  name: 'journal',
+  run() {
+    const dir = mkdtempSync(join(tmpdir(), 'capanode-bench-journal-'));
+    try {
+      const journal = openJournal({ file: join(dir, 'journal.db'), key: generateKeyPair() });
+      const sample = journal.append('uptime', body(0));
+
+      const raw = new Database(join(dir, 'raw.db'));
+      raw.pragma('journal_mode = WAL');
+      raw.pragma('synchronous = FULL');
+      if (raw.pragma('synchronous', { simple: true }) !== 2 || raw.pragma('journal_mode', { simple: true }) !== 'wal') throw new Error('raw database is not WAL + FULL');
+      raw.exec('CREATE TABLE records (seq INTEGER PRIMARY KEY, kind TEXT NOT NULL, time INTEGER NOT NULL, hash TEXT NOT NULL, sig TEXT NOT NULL, canonical TEXT NOT NULL) STRICT');
+      const insert = raw.prepare<[number, string, number, string, string, string]>('INSERT INTO records VALUES (?, ?, ?, ?, ?, ?)');
+
+      let i = 1;
+      let rawSeq = 0;
+      const appendRounds: number[] = [];
+      const rawRounds: number[] = [];
+      for (let r = 0; r < ROUNDS; r++) {
+        rawRounds.push(opsPerSec(() => insert.run(++rawSeq, 'uptime', Date.now(), sample.hash, sample.sig, sample.canonical), ROUND_MS, 20));
+        appendRounds.push(opsPerSec(() => journal.append('uptime', body(i++)), ROUND_MS, 20));
+      }
+      raw.close();
+      const appendPerSec = median(appendRounds);
+      const rawFullInsertPerSec = median(rawRounds);
+
+      // Everything appended above is unacknowledged: read it all back, again and again.
+      const backlogSize = journal.stats().backlog;
+      let after = 0;
+      let read = 0;
+      const start = process.hrtime.bigint();
+      let elapsedNs = 0n;
+      while (elapsedNs < 2_000_000_000n) {
+        const batch = journal.backlog(after, BACKLOG_BATCH);
+        read += batch.length;
+        // From the start again at the end of the backlog.
+        after = batch.at(-1)?.seq ?? 0;
+        elapsedNs = process.hrtime.bigint() - start;
+      }
+      const backlogPerSec = Math.round((read * 1e9) / Number(elapsedNs));
+      journal.close();
+
+      return Promise.resolve({
+        recordBytes: Buffer.byteLength(sample.canonical) + sample.sig.length + sample.hash.length,
+        'journal.appendPerSec': appendPerSec,
+        'sqlite.rawFullInsertPerSec': rawFullInsertPerSec,
+        rounds: { append: appendRounds, raw: rawRounds },
+        appendRatio: goal(Math.round((appendPerSec / rawFullInsertPerSec) * 1000) / 1000, '>=', 0.7),
+        backlogRecords: backlogSize,
+        'journal.backlogPerSec': goal(backlogPerSec, '>=', 100_000),
+      });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  },
+};
