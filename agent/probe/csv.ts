@@ -6,7 +6,7 @@
 import type { Sample } from './types.js';
 import { bitmask, intIn, milliwatts } from './values.js';
 
-const COMMON = ['index', 'uuid', 'utilization.gpu', 'memory.used', 'memory.total', 'temperature.gpu', 'power.draw', 'clocks.sm'] as const;
+const COMMON = ['index', 'uuid', 'utilization.gpu', 'memory.used', 'memory.total', 'temperature.gpu', 'power.draw', 'clocks.current.sm'] as const;
 const LINK = ['pcie.link.gen.current', 'pcie.link.gen.max', 'pcie.link.width.current', 'pcie.link.width.max'] as const;
 
 /** Drivers from 530 on: throttle reasons were renamed clock event reasons. */
