@@ -16,7 +16,7 @@ afterEach(async () => {
 });
 
 function telemetry(fake: FakeNvidiaSmiOptions | NodeJS.ProcessEnv, extra: Partial<TelemetryOptions> = {}): Telemetry {
-  const env = 'PATH' in fake ? (fake as NodeJS.ProcessEnv) : fakeNvidiaSmiEnv(fake as FakeNvidiaSmiOptions);
+  const env = 'PATH' in fake ? fake : fakeNvidiaSmiEnv(fake as FakeNvidiaSmiOptions);
   const t = new Telemetry({ intervalMs: 20, logger, env, backoff: { minMs: 5, maxMs: 20 }, ...extra });
   running.push(t);
   return t;
