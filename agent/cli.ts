@@ -5,6 +5,7 @@ import { VERSION } from '../common/version.js';
 import { registerBenchCommands } from './commands/bench.js';
 import { registerIdentityCommands } from './commands/identity.js';
 import { registerJournalCommands } from './commands/journal.js';
+import { registerProbeCommands } from './commands/probe.js';
 import { registerStartCommand } from './commands/start.js';
 import { registerStatusCommand } from './commands/status.js';
 
@@ -21,6 +22,7 @@ registerBenchCommands(program);
 registerJournalCommands(program);
 registerStartCommand(program);
 registerStatusCommand(program);
+registerProbeCommands(program);
 
 try {
   await program.parseAsync(process.argv);
