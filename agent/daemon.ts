@@ -255,7 +255,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
         6 * 3_600_000,
       ),
     );
-    void localBench();
+    if (config.benchOnStart) void localBench();
 
     notifier.ready(`journal head ${journal.head()?.seq ?? 0}; link ${link === null ? 'disabled' : 'started'}`);
     const stopWatchdog = notifier.startWatchdog();

@@ -21,6 +21,15 @@ export function registerStartCommand(program: Command): void {
       .option('--adopt-remote-head', 'with an empty journal, continue the chain the coordinator holds instead of refusing'),
   ).action(
     action(async (opts: StartOptions) => {
+      // Signals from the first instant: a stop asked for during startup runs once the daemon is up,
+      // so even then it drains and exits 0 instead of dying mid-open.
+      const stop: { requested: NodeJS.Signals | null; daemon: ((signal: NodeJS.Signals) => void) | null } = { requested: null, daemon: null };
+      const onSignal = (signal: NodeJS.Signals) => {
+        stop.requested ??= signal;
+        stop.daemon?.(signal);
+      };
+      process.on('SIGTERM', onSignal);
+      process.on('SIGINT', onSignal);
       const bootLog = createLogger({ level: process.env['CAPANODE_LOG_LEVEL'] ?? 'info' });
       const devnet = opts.devnet === true ? await startDevnet({ logger: bootLog }) : null;
       try {
@@ -38,12 +47,13 @@ export function registerStartCommand(program: Command): void {
           ...(devnet === null ? {} : { coordinator: { url: devnet.coordinator.url, key: devnet.coordinator.id } }),
           adoptRemoteHead: opts.adoptRemoteHead === true,
         });
-        const onSignal = (signal: NodeJS.Signals) => void daemon.stop(signal);
-        process.once('SIGTERM', onSignal);
-        process.once('SIGINT', onSignal);
+        stop.daemon = (signal) => void daemon.stop(signal);
+        if (stop.requested !== null) stop.daemon(stop.requested);
         await daemon.done;
       } finally {
         await devnet?.coordinator.close();
+        process.off('SIGTERM', onSignal);
+        process.off('SIGINT', onSignal);
       }
     }),
   );

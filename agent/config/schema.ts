@@ -16,9 +16,11 @@ const duration = (min: number, max: number) => z.number().int('must be an intege
 export const ConfigSchema = z.strictObject({
   coordinatorUrl: wsUrl.nullable().default(null),
   coordinatorKey: hex64.nullable().default(null),
-  heartbeatIntervalMs: duration(1_000, 3_600_000).default(30_000),
+  // Below a second only makes sense in tests that need many records quickly.
+  heartbeatIntervalMs: duration(100, 3_600_000).default(30_000),
   telemetryIntervalMs: duration(100, 60_000).default(1_000),
   benchIntervalMs: duration(60_000, 7 * 86_400_000).default(6 * 3_600_000),
+  benchOnStart: z.boolean().default(true),
   metricsListen: listen.default('127.0.0.1:9750'),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace']).default('info'),
   retentionDays: z.number().int().min(1).max(3650).default(90),
