@@ -6,6 +6,7 @@
  */
 import { execFile } from 'node:child_process';
 import nvidiaSmi from 'node-nvidia-smi';
+import { parseStringPromise } from 'xml2js';
 import { isCapanodeError } from '../../common/errors.js';
 import { diagnoseSmiFailure, type SmiRun } from './diagnose.js';
 import type { Finding, Inventory, InventoryResult } from './types.js';
@@ -80,19 +81,31 @@ function outputInvalid(message: string): Finding {
   };
 }
 
-async function explainFailure(error: unknown, timeoutMs: number): Promise<Finding[]> {
+const EMPTY: Inventory = { gpus: [], driverVersion: null, cudaVersion: null, attachedGpus: null };
+
+/**
+ * node-nvidia-smi failed: run nvidia-smi ourselves. A failing run is
+ * diagnosed from its text and exit code. A run that succeeded means what the
+ * library refused was a warning on stderr (it rejects any) or output over its
+ * 1 MiB buffer (a large multi-GPU box): then the inventory is read from our
+ * own run, parsed as the library would, and the warnings become findings.
+ */
+async function explainFailure(error: unknown, timeoutMs: number): Promise<InventoryResult> {
   const run = await runSmi(['-q', '-x'], timeoutMs);
-  if (run.exitCode !== 0 || run.spawnError !== undefined || run.timedOut === true) return diagnoseSmiFailure(run, 'nvidia-smi -q -x');
-  // nvidia-smi succeeded this time. What node-nvidia-smi refused was a
-  // warning on stderr (it rejects any), output over its 1 MiB buffer, or
-  // XML it could not parse.
+  if (run.exitCode !== 0 || run.spawnError !== undefined || run.timedOut === true) return { ...EMPTY, findings: diagnoseSmiFailure(run, 'nvidia-smi -q -x') };
   const warnings = run.stderr.trim();
-  if (warnings !== '') {
-    const known = diagnoseSmiFailure({ ...run, stdout: '', exitCode: null });
-    const explained = known.filter((f) => f.code !== 'nvidia-smi-failed');
-    return [...explained, outputInvalid(`nvidia-smi -q -x printed warnings, so the inventory was not read: ${warnings.slice(0, 300)}`)];
+  const explained = warnings === '' ? [] : diagnoseSmiFailure({ ...run, stdout: '', exitCode: null }).filter((f) => f.code !== 'nvidia-smi-failed');
+  const warned: Finding[] =
+    warnings !== '' && explained.length === 0
+      ? [{ code: 'nvidia-smi-warning', severity: 'warning', gpu: null, message: `nvidia-smi -q -x printed a warning: ${warnings.slice(0, 300)}`, hint: 'run `nvidia-smi -q` by hand and read the warning; it often names a GPU that needs attention' }]
+      : [];
+  try {
+    const inv = parseSmiLog(await parseStringPromise(run.stdout, { explicitArray: false, trim: true }));
+    return { ...inv, findings: [...explained, ...warned, ...countFindings(inv)] };
+  } catch (e) {
+    const why = isCapanodeError(e) ? e.message : describe(e) || describe(error);
+    return { ...EMPTY, findings: [...explained, outputInvalid(`nvidia-smi -q -x printed output that could not be read as an inventory: ${why.slice(0, 300)}`)] };
   }
-  return [outputInvalid(`nvidia-smi -q -x printed output that could not be read as an inventory: ${describe(error).slice(0, 300)}`)];
 }
 
 function countFindings(inv: Inventory): Finding[] {
@@ -134,8 +147,6 @@ function countFindings(inv: Inventory): Finding[] {
   return out;
 }
 
-const EMPTY: Inventory = { gpus: [], driverVersion: null, cudaVersion: null, attachedGpus: null };
-
 export async function probeInventory(options: InventoryOptions = {}): Promise<InventoryResult> {
   const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   let timer: NodeJS.Timeout | undefined;
@@ -145,7 +156,7 @@ export async function probeInventory(options: InventoryOptions = {}): Promise<In
   const result = await Promise.race([callLibrary(), timeout]);
   clearTimeout(timer);
   if (result === 'timeout') return { ...EMPTY, findings: diagnoseSmiFailure({ stdout: '', stderr: '', exitCode: null, timedOut: true }, 'nvidia-smi -q -x') };
-  if (!result.ok) return { ...EMPTY, findings: await explainFailure(result.error, timeoutMs) };
+  if (!result.ok) return explainFailure(result.error, timeoutMs);
   try {
     const inv = parseSmiLog(result.data);
     return { ...inv, findings: countFindings(inv) };

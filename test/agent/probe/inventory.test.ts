@@ -245,9 +245,24 @@ describe('failures become findings, never exceptions', () => {
     expect(inv.findings).toEqual([expect.objectContaining({ code: 'nvidia-smi-output-invalid' })]);
   });
 
-  it('a warning on stderr: the known one is named and the refusal explained', async () => {
+  it('a warning on stderr: the known one is named and the GPUs are still read', async () => {
     const inv = await probeWith({ xml: xml('tesla-t4_515.105.01_telegraf.xml'), stderr: readFileSync(nvidiaSmiFixture('errors/inforom-warning.txt'), 'utf8').trim() });
-    expect(inv.findings.map((f) => f.code)).toEqual(['inforom-corrupted', 'nvidia-smi-output-invalid']);
+    expect(inv.findings.map((f) => f.code)).toEqual(['inforom-corrupted']);
+    expect(inv.gpus.map((g) => g.name)).toEqual(['Tesla T4']);
+  });
+
+  it('an unknown warning on stderr becomes a warning finding, and the GPUs are still read', async () => {
+    const inv = await probeWith({ xml: xml('tesla-t4_515.105.01_telegraf.xml'), stderr: 'WARNING: something unusual happened' });
+    expect(inv.findings).toEqual([expect.objectContaining({ code: 'nvidia-smi-warning', severity: 'warning' })]);
+    expect(inv.gpus).toHaveLength(1);
+  });
+
+  it('output over node-nvidia-smi\'s 1 MiB buffer (a large multi-GPU box) is read from our own run', async () => {
+    const dir = tempDir();
+    const big = readFileSync(xml('rtx-2070-x2_590.44.01_telegraf.xml'), 'utf8').replace('</nvidia_smi_log>', `<!-- ${'x'.repeat(1_200_000)} -->\n</nvidia_smi_log>`);
+    writeFileSync(join(dir, 'big.xml'), big);
+    const inv = await probeWith({ xml: join(dir, 'big.xml') });
+    expect(inv.gpus).toHaveLength(2);
   });
 
   it('a hung nvidia-smi → nvidia-smi-timeout', async () => {
