@@ -22,7 +22,7 @@ export const ConfigSchema = z.strictObject({
   benchIntervalMs: duration(60_000, 7 * 86_400_000).default(6 * 3_600_000),
   benchOnStart: z.boolean().default(true),
   metricsListen: listen.default('127.0.0.1:9750'),
-  logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace']).default('info'),
+  logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   retentionDays: z.number().int().min(1).max(3650).default(90),
   workloads: z.array(z.enum(WORKLOAD_KIND_VALUES)).max(4).default(['pot', 'bench']),
   execAllowlist: z.array(z.string().min(1).max(4096)).max(256).default([]),
