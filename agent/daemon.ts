@@ -93,8 +93,19 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
   let metrics: MetricsServer | null = null;
   const timers: NodeJS.Timeout[] = [];
 
+  // With --adopt-remote-head and an empty journal, nothing is signed until the link has adopted
+  // the coordinator's head: a record signed before would start a second chain at seq 1.
+  let awaitingAdoption = options.adoptRemoteHead === true && journal.head() === null;
+
   /** Signs and journals one record; a journal that cannot be written is reported, not fatal. */
   function attest<K extends Kind>(kind: K, body: BodyOf[K]): number | null {
+    const linkState = link?.snapshot().state;
+    if (awaitingAdoption || linkState === 'fork' || linkState === 'refused') {
+      // After a fork or a refusal the journal and the coordinator disagree: signing more would only
+      // lengthen a chain the coordinator will never accept. Status shows why.
+      log.debug({ kind, linkState, awaitingAdoption }, 'not signing: the journal and the coordinator disagree');
+      return null;
+    }
     try {
       const rec = journal.append(kind, body);
       if (state.journalError !== null) log.info('journal writable again: signing resumed');
@@ -192,7 +203,10 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
         logger: log.child({ component: 'link' }),
         adoptRemoteHead: options.adoptRemoteHead === true,
         events: {
-          onState: (s) => notifier.status(`link ${s.state}; journal head ${journal.head()?.seq ?? 0}, acked ${journal.watermark()}`),
+          onState: (s) => {
+            if (s.state === 'connected') awaitingAdoption = false;
+            notifier.status(`link ${s.state}; journal head ${journal.head()?.seq ?? 0}, acked ${journal.watermark()}`);
+          },
           onVerdict: (verdict, challenge, solution) => {
             state.pot = { at: now(), ok: verdict.ok, gflops: verdict.gflops, reason: verdict.reason, device: solution.device };
             log.info({ remote: { id: verdict.id, ok: verdict.ok, gflops: verdict.gflops, reason: verdict.reason } }, 'PoT verdict');

@@ -297,16 +297,16 @@ export class Link {
     const remote = welcome.head;
     if (remote !== null) {
       if (local === null || remote.seq > local.seq) {
-        if (local === null && this.o.adoptRemoteHead) {
-          // The operator chose to continue the chain the coordinator holds; the journal
-          // adopts it at the daemon's request before the link starts, so reaching here
-          // means it did not: refuse rather than guess.
-          return this.refuse(session, `the journal is empty but the coordinator holds records up to seq ${remote.seq}; --adopt-remote-head needs the journal to adopt that head first`);
-        }
-        return this.refuse(
+        if (local === null && this.o.adoptRemoteHead && journal.adoptHead !== undefined) {
+          // The operator chose to continue the chain the coordinator holds (the journal was lost).
+          journal.adoptHead(remote.seq, remote.hash);
+          this.o.logger.warn({ seq: remote.seq, hash: remote.hash }, 'adopted the coordinator\'s head: the journal continues from it');
+        } else {
+          return this.refuse(
           session,
-          `the coordinator holds records up to seq ${remote.seq} for this node, but the local journal ${local === null ? 'is empty' : `ends at seq ${local.seq}`}: restore the journal from backup, or start with --adopt-remote-head to continue from the coordinator's head`,
-        );
+            `the coordinator holds records up to seq ${remote.seq} for this node, but the local journal ${local === null ? 'is empty' : `ends at seq ${local.seq}`}: restore the journal from backup, or start with --adopt-remote-head to continue from the coordinator's head`,
+          );
+        }
       }
       const mine = journal.hashAt(remote.seq);
       if (mine !== null && mine !== remote.hash) {

@@ -15,6 +15,8 @@ export interface LinkJournal {
   ack(seq: number): void;
   /** The coordinator refused this record for good. */
   reject(seq: number, code: string, reason: string): void;
+  /** An empty journal continues the coordinator's chain (--adopt-remote-head). */
+  adoptHead?(seq: number, hash: string): void;
 }
 
 /** Answers a PoT challenge: computes every rep and returns the commitment and a way to reveal. */

@@ -6,6 +6,8 @@ export class MemoryJournal implements LinkJournal {
   readonly acks: number[] = [];
   readonly rejected: { seq: number; code: string; reason: string }[] = [];
   private mark = 0;
+  /** Set by adoptHead: the coordinator's head this journal continues from. */
+  adopted: { seq: number; hash: string } | null = null;
 
   constructor(
     readonly nodeId: string,
@@ -14,7 +16,12 @@ export class MemoryJournal implements LinkJournal {
 
   head(): { seq: number; hash: string } | null {
     const last = this.records[this.records.length - 1];
-    return last === undefined ? null : { seq: last.record.env.seq, hash: last.hash };
+    return last === undefined ? this.adopted : { seq: last.record.env.seq, hash: last.hash };
+  }
+  adoptHead(seq: number, hash: string): void {
+    if (this.records.length > 0 || this.adopted !== null) throw new Error('adoptHead on a journal that holds records');
+    this.adopted = { seq, hash };
+    this.mark = seq;
   }
   hashAt(seq: number): string | null {
     return this.records.find((r) => r.record.env.seq === seq)?.hash ?? null;

@@ -139,6 +139,16 @@ describe('link: the journal is the truth', () => {
     expect(server.connections).toHaveLength(1);
   });
 
+  it('with --adopt-remote-head, an empty journal adopts the coordinator\'s head and streams on', async () => {
+    const journal = new MemoryJournal(node.id, []);
+    const server = await startFakeCoordinator((c) => handshake(c, coord, { seq: 120, hash: 'aa'.repeat(32) }));
+    cleanup.push(() => server.close());
+    const { link } = startLink(server, journal, { adoptRemoteHead: true });
+    await until(() => link.snapshot().state === 'connected');
+    expect(journal.adopted).toEqual({ seq: 120, hash: 'aa'.repeat(32) });
+    expect(journal.watermark()).toBe(120);
+  });
+
   it('refuses a coordinator ack beyond the journal head', async () => {
     const journal = new MemoryJournal(node.id, makeChain(node, 2));
     const server = await startFakeCoordinator(async (c) => {
