@@ -12,7 +12,7 @@ import { CapanodeError, isCapanodeError } from '../../common/errors.js';
 import type { Logger } from '../../common/log.js';
 import { canonicalize } from '../../proofs/canonical.js';
 import { buildEnvelope, signEnvelope, type BodyOf, type Envelope, type Kind } from '../../proofs/envelope.js';
-import type { KeyPair } from '../../proofs/keys.js';
+import { HEX64, type KeyPair } from '../../proofs/keys.js';
 import { acquireWriterLock, type WriterLock } from './lock.js';
 import { JournalReader, type JournalCondition } from './reader.js';
 import { exportLine, RECORD_ROW_SELECT, toRecord, type JournalRecord, type RecordRow } from './records.js';
@@ -60,11 +60,11 @@ export class Journal extends JournalReader {
   private current: JournalCondition | null = null;
   private counts: Record<Kind, number>;
   private readonly insertStmt;
-  private readonly setHeadStmt;
   private readonly setWatermarkStmt;
   private readonly rowAt;
   private readonly firstYoungStmt;
   private readonly rejectStmt;
+  private readonly adoptStmt;
   private readonly pruneStmt;
   private readonly setPrunedStmt;
   private readonly signTx;
@@ -78,10 +78,10 @@ export class Journal extends JournalReader {
     this.lock = lock;
     this.counts = super.kindCounts();
     this.insertStmt = db.prepare<[number, string, number, string, string, string]>('INSERT INTO records (seq, kind, time, hash, sig, canonical) VALUES (?, ?, ?, ?, ?, ?)');
-    this.setHeadStmt = db.prepare<[number, string]>('UPDATE state SET head_seq = ?, head_hash = ? WHERE id = 1');
     this.setWatermarkStmt = db.prepare<[number]>('UPDATE state SET watermark = ? WHERE id = 1');
     this.rowAt = db.prepare<[number], RecordRow>(`${RECORD_ROW_SELECT} WHERE r.seq = ?`);
     this.firstYoungStmt = db.prepare<[number, number, number], number>('SELECT seq FROM records WHERE seq > ? AND seq <= ? AND time >= ? ORDER BY seq LIMIT 1').pluck();
+    this.adoptStmt = db.prepare<[number, number, string]>('UPDATE state SET watermark = ?, pruned_seq = ?, pruned_hash = ? WHERE id = 1');
     this.rejectStmt = db.prepare<[number, string, string, number]>('INSERT OR REPLACE INTO rejections (seq, code, reason, at) VALUES (?, ?, ?, ?)');
     this.pruneStmt = db.prepare<[number]>('DELETE FROM records WHERE seq <= ?');
     this.setPrunedStmt = db.prepare<[number, string]>('UPDATE state SET pruned_seq = ?, pruned_hash = ? WHERE id = 1');
@@ -107,7 +107,6 @@ export class Journal extends JournalReader {
   private signAndInsert(env: Envelope): JournalRecord {
     const signed = signEnvelope(env, this.key);
     this.insertStmt.run(env.seq, env.kind, env.time, signed.hash, signed.record.sig, signed.canonical);
-    this.setHeadStmt.run(env.seq, signed.hash);
     const sig = signed.record.sig;
     return { seq: env.seq, kind: env.kind, time: env.time, hash: signed.hash, sig, canonical: signed.canonical, env, line: exportLine({ canonical: signed.canonical, sig }), rejected: null };
   }
@@ -213,6 +212,35 @@ export class Journal extends JournalReader {
         })
         .immediate(),
     );
+  }
+
+  /**
+   * `start --adopt-remote-head` (DESIGN §9): an empty journal continues the
+   * chain the coordinator already holds, after the local journal was lost.
+   * The coordinator's head becomes the journal's anchor, as if everything up
+   * to it had been acknowledged and pruned; the next record is seq + 1 with
+   * prev = hash. Refused when the journal holds or held anything: adopting
+   * over history could sign a second record for a seq already signed.
+   */
+  adoptHead(seq: number, hash: string): void {
+    if (!Number.isSafeInteger(seq) || seq < 1 || !HEX64.test(hash)) {
+      throw new CapanodeError('bad-input', `cannot adopt head seq ${String(seq)} hash ${hash}: need a seq >= 1 and 64 lowercase hex characters`);
+    }
+    this.write(() =>
+      this.db
+        .transaction(() => {
+          const s = this.state();
+          if (s.head_seq !== 0) {
+            throw new CapanodeError('journal-conflict', `the journal already holds seq ${s.head_seq}: it cannot adopt the coordinator's head (seq ${seq})`, {
+              hint: '--adopt-remote-head is only for an empty journal. Restore the journal from backup instead.',
+              details: { seq, head: s.head_seq },
+            });
+          }
+          this.adoptStmt.run(seq, seq, hash);
+        })
+        .immediate(),
+    );
+    this.log?.warn({ seq, hash }, 'journal adopted the coordinator\'s head: the chain continues from it');
   }
 
   /**

@@ -79,7 +79,12 @@ export class JournalReader {
       });
     }
     this.nodeId = node;
-    this.stateStmt = db.prepare<[], StateRow>('SELECT head_seq, head_hash, watermark, pruned_seq, pruned_hash FROM state WHERE id = 1');
+    // The head is the last record (retention never removes it), or the anchor while no record is held:
+    // seq 0 and zeros for a new journal, the coordinator's head after --adopt-remote-head.
+    this.stateStmt = db.prepare<[], StateRow>(
+      `SELECT coalesce(h.seq, s.pruned_seq) AS head_seq, coalesce(h.hash, s.pruned_hash) AS head_hash, s.watermark, s.pruned_seq, s.pruned_hash
+       FROM state s LEFT JOIN (SELECT seq, hash FROM records ORDER BY seq DESC LIMIT 1) h WHERE s.id = 1`,
+    );
     this.rowAtStmt = db.prepare<[number], RecordRow>(`${RECORD_ROW_SELECT} WHERE r.seq = ?`);
     this.rowsFromStmt = db.prepare<[number, number], RecordRow>(`${RECORD_ROW_SELECT} WHERE r.seq >= ? ORDER BY r.seq LIMIT ?`);
     this.hashAtStmt = db.prepare<[number], string>('SELECT hash FROM records WHERE seq = ?').pluck();
@@ -95,7 +100,7 @@ export class JournalReader {
     return row;
   }
 
-  /** The last record signed, or null before the first. */
+  /** The last record signed (or the adopted coordinator head while none is held); null before the first. */
   head(): JournalHead | null {
     const s = this.state();
     return s.head_seq === 0 ? null : { seq: s.head_seq, hash: s.head_hash };
@@ -172,7 +177,7 @@ export class JournalReader {
       nodeId: this.nodeId,
       headSeq: s.head_seq === 0 ? null : s.head_seq,
       headHash: s.head_seq === 0 ? null : s.head_hash,
-      firstSeq: s.head_seq === 0 ? null : s.pruned_seq + 1,
+      firstSeq: s.head_seq === s.pruned_seq ? null : s.pruned_seq + 1,
       records: Object.values(recordsByKind).reduce((a, b) => a + b, 0),
       watermark: s.watermark,
       backlog: s.head_seq - s.watermark,

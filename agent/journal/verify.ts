@@ -2,9 +2,13 @@
  * `capanode journal verify`: re-derives everything the journal claims from
  * the stored bytes. Each row's signature and hash are recomputed from its
  * canonical text, the chain is followed from the retention anchor to the
- * head, and the head, watermark and prune point are checked against the
- * records. Records go through the same ChainVerifier as an export, so a
- * tampered journal and its export fail with the same code.
+ * head, and the watermark and prune point are checked against the records.
+ * Records go through the same ChainVerifier as an export, so a tampered
+ * journal and its export fail with the same code.
+ *
+ * The head is the last record, so a journal cut short by deleting its newest
+ * unacknowledged rows is still a valid journal: only the coordinator, which
+ * holds what was sent, can tell (the link's head comparison, DESIGN §9).
  */
 import type { ErrorCode } from '../../common/errors.js';
 import { ChainVerifier } from '../../proofs/chain.js';
@@ -91,11 +95,6 @@ export function verifyJournal(reader: JournalReader): JournalVerification {
   }
 
   const headSeq = head?.seq ?? 0;
-  if (expectedSeq - 1 < headSeq) {
-    return fail('seq-gap', expectedSeq, 'env.seq', `records ${expectedSeq}..${headSeq} are missing: the journal's head is seq ${headSeq}, its last record is seq ${expectedSeq - 1}`);
-  }
-  if (expectedSeq - 1 > headSeq) return fail('journal-corrupt', headSeq, 'state.head_seq', `the journal's head says seq ${headSeq}, but it holds records up to seq ${expectedSeq - 1}`);
-  if (head !== null && lastHash !== head.hash) return fail('journal-corrupt', head.seq, 'state.head_hash', `the journal's head hash ${head.hash} is not the hash of seq ${head.seq} (${lastHash})`);
   if (watermark > headSeq || watermark < pruned.seq) {
     return fail('journal-corrupt', null, 'state.watermark', `the acknowledged watermark ${watermark} is outside the journal (pruned through ${pruned.seq}, head ${headSeq})`);
   }
