@@ -167,6 +167,33 @@ describe('retention', () => {
   });
 });
 
+describe('adopting the coordinator\'s head (--adopt-remote-head)', () => {
+  it('lets an empty journal continue the coordinator\'s chain', () => {
+    const { journal, file } = tempJournal();
+    const remote = { seq: 41, hash: 'ab'.repeat(32) };
+    journal.adoptHead(remote.seq, remote.hash);
+    expect(journal.head()).toEqual(remote);
+    expect(journal.hashAt(41)).toBe(remote.hash);
+    expect(journal.stats()).toMatchObject({ headSeq: 41, watermark: 41, backlog: 0, records: 0, firstSeq: null });
+    const next = journal.append('uptime', uptimeBody(42));
+    expect(next.env).toMatchObject({ seq: 42, prev: remote.hash });
+    expect(journal.backlog(0, 10).map((r) => r.seq)).toEqual([42]);
+    journal.close();
+    const reader = JournalReader.open(file);
+    expect(verifyJournal(reader)).toMatchObject({ ok: true, summary: { records: 1, firstSeq: 42, headSeq: 42, prunedThrough: 41 } });
+    reader.close();
+  });
+
+  it('refuses to adopt over a journal that holds anything', () => {
+    const { journal } = tempJournal();
+    fill(journal, 1);
+    expect(thrown(() => journal.adoptHead(41, 'ab'.repeat(32))).code).toBe('journal-conflict');
+    expect(thrown(() => journal.adoptHead(0, 'ab'.repeat(32))).code).toBe('bad-input');
+    expect(journal.head()?.seq).toBe(1);
+    journal.close();
+  });
+});
+
 describe('opening', () => {
   it('leaves the journal in WAL mode', () => {
     const { journal, file } = tempJournal();
