@@ -103,7 +103,8 @@ export function loadConfig(options: LoadConfigOptions): Config {
     }
   }
   for (const name of Object.keys(env)) {
-    if (name.startsWith('CAPANODE_') && !['CAPANODE_DATA_DIR', 'CAPANODE_CONFIG', 'CAPANODE_LOG_LEVEL', 'CAPANODE_DEBUG', 'CAPANODE_LIBCUDA'].includes(name) && !CONFIG_KEYS.some((k) => envName(k) === name)) {
+    // CAPANODE_INSTALL_* belong to install.sh; the rest of the namespace is ours, so a typo is caught.
+    if (name.startsWith('CAPANODE_') && !name.startsWith('CAPANODE_INSTALL_') && !['CAPANODE_DATA_DIR', 'CAPANODE_CONFIG', 'CAPANODE_LOG_LEVEL', 'CAPANODE_DEBUG', 'CAPANODE_LIBCUDA'].includes(name) && !CONFIG_KEYS.some((k) => envName(k) === name)) {
       problems.push(`environment ${name}: not a capanode setting`);
     }
   }
