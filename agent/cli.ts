@@ -1,6 +1,6 @@
 #!/usr/bin/env node
-import { Command, CommanderError } from 'commander';
-import { EXIT } from '../common/cli.js';
+import { Command } from 'commander';
+import { runProgram } from '../common/cli.js';
 import { VERSION } from '../common/version.js';
 import { registerBenchCommands } from './commands/bench.js';
 import { registerIdentityCommands } from './commands/identity.js';
@@ -24,12 +24,4 @@ registerStartCommand(program);
 registerStatusCommand(program);
 registerProbeCommands(program);
 
-try {
-  await program.parseAsync(process.argv);
-} catch (e) {
-  if (e instanceof CommanderError) {
-    process.exitCode = e.exitCode === 0 ? EXIT.ok : EXIT.usage;
-  } else {
-    throw e;
-  }
-}
+await runProgram(program);

@@ -17,10 +17,10 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import WebSocket from 'ws';
 import { writeKeyFile } from '../common/keyfile.js';
-import { buildEnvelope, signEnvelope, ZERO_HASH, type BodyOf } from '../proofs/envelope.js';
+import { buildEnvelope, signEnvelope, ZERO_HASH } from '../proofs/envelope.js';
 import { generateKeyPair, sign, verify, type KeyPair } from '../proofs/keys.js';
 import { MAX_FRAME_BYTES, packAttFrames, parseCoordinatorMessage, signAuth } from '../proofs/messages.js';
-import { goal, opsPerSec, type BenchSuite } from './suite.js';
+import { benchUptimeBody, goal, opsPerSec, type BenchSuite } from './suite.js';
 
 const CLI = fileURLToPath(new URL('../coordinator/cli.js', import.meta.url));
 const AGENTS = 50;
@@ -29,22 +29,13 @@ const BACKFILL = 100_000;
 /** Unacknowledged frames an agent keeps in flight. */
 const WINDOW = 4;
 
-function body(seq: number): BodyOf['uptime'] {
-  return {
-    from: 1_700_000_000_000 + seq * 30_000,
-    to: 1_700_000_000_000 + (seq + 1) * 30_000,
-    beacon: randomBytes(16).toString('hex'),
-    gpus: [{ uuid: 'GPU-5f5fa2a3-6d4b-2b1c-9a4c-2a3bb5a0e8e1', util: seq % 101, memUsedMiB: 10_240, tempC: 55, powerMw: 301_000, smClockMhz: 1980 }],
-    host: { uptimeS: 86_400 + seq * 30, load1Milli: 1250 },
-  };
-}
 
 /** A node's chain from seq 1, as att frames of at most 256 records; and the seq that ends each frame. */
 function signedFrames(key: KeyPair, count: number): { frames: string[]; ends: number[] } {
   const lines: string[] = [];
   let prev = ZERO_HASH;
   for (let seq = 1; seq <= count; seq++) {
-    const rec = signEnvelope(buildEnvelope({ kind: 'uptime', node: key.id, seq, prev, time: 1_700_000_000_000 + seq * 30_000, body: body(seq) }), key);
+    const rec = signEnvelope(buildEnvelope({ kind: 'uptime', node: key.id, seq, prev, time: 1_700_000_000_000 + seq * 30_000, body: benchUptimeBody(seq) }), key);
     prev = rec.hash;
     // canonical({env, sig}) without encoding env twice: "env" sorts before "sig".
     lines.push(`{"env":${rec.canonical},"sig":"${rec.record.sig}"}`);

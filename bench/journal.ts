@@ -9,29 +9,18 @@
  * journal.backlogPerSec: unacknowledged records read back in batches of 256,
  * as the link streams them.
  */
-import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { openJournal } from '../agent/journal/index.js';
-import type { BodyOf } from '../proofs/envelope.js';
 import { generateKeyPair } from '../proofs/keys.js';
-import { goal, opsPerSec, type BenchSuite } from './suite.js';
+import { benchUptimeBody, goal, opsPerSec, type BenchSuite } from './suite.js';
 
 const ROUNDS = 5;
 const ROUND_MS = 1000;
 const BACKLOG_BATCH = 256;
 
-function body(i: number): BodyOf['uptime'] {
-  return {
-    from: 1_700_000_000_000 + i * 30_000,
-    to: 1_700_000_000_000 + (i + 1) * 30_000,
-    beacon: randomBytes(16).toString('hex'),
-    gpus: [{ uuid: 'GPU-5f5fa2a3-6d4b-2b1c-9a4c-2a3bb5a0e8e1', util: i % 101, memUsedMiB: 10_240, tempC: 55, powerMw: 301_000, smClockMhz: 1980 }],
-    host: { uptimeS: 86_400 + i * 30, load1Milli: 1250 },
-  };
-}
 
 function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
@@ -44,7 +33,7 @@ export const journalSuite: BenchSuite = {
     const dir = mkdtempSync(join(tmpdir(), 'capanode-bench-journal-'));
     try {
       const journal = openJournal({ file: join(dir, 'journal.db'), key: generateKeyPair() });
-      const sample = journal.append('uptime', body(0));
+      const sample = journal.append('uptime', benchUptimeBody(0));
 
       const raw = new Database(join(dir, 'raw.db'));
       raw.pragma('journal_mode = WAL');
@@ -59,7 +48,7 @@ export const journalSuite: BenchSuite = {
       const rawRounds: number[] = [];
       for (let r = 0; r < ROUNDS; r++) {
         rawRounds.push(opsPerSec(() => insert.run(++rawSeq, 'uptime', Date.now(), sample.hash, sample.sig, sample.canonical), ROUND_MS, 20));
-        appendRounds.push(opsPerSec(() => journal.append('uptime', body(i++)), ROUND_MS, 20));
+        appendRounds.push(opsPerSec(() => journal.append('uptime', benchUptimeBody(i++)), ROUND_MS, 20));
       }
       raw.close();
       const appendPerSec = median(appendRounds);

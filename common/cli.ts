@@ -1,3 +1,4 @@
+import { CommanderError, type Command } from 'commander';
 import { CapanodeError, describeError } from './errors.js';
 
 /** DESIGN §3 exit codes. */
@@ -37,4 +38,14 @@ export function action<A extends unknown[]>(fn: (...args: A) => Promise<void> | 
       process.exitCode = EXIT.failure;
     }
   };
+}
+
+/** Parses argv with a program built with exitOverride(): commander's own errors become exit 2 (usage). */
+export async function runProgram(program: Command, argv: readonly string[] = process.argv): Promise<void> {
+  try {
+    await program.parseAsync(argv);
+  } catch (e) {
+    if (!(e instanceof CommanderError)) throw e;
+    process.exitCode = e.exitCode === 0 ? EXIT.ok : EXIT.usage;
+  }
 }

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
-import { Command, CommanderError } from 'commander';
-import { EXIT } from '../common/cli.js';
+import { Command } from 'commander';
+import { runProgram } from '../common/cli.js';
 import { VERSION } from '../common/version.js';
 import { registerInitCommand } from './commands/init.js';
 import { registerNodesCommand } from './commands/nodes.js';
@@ -20,12 +20,4 @@ registerServeCommand(program);
 registerNodesCommand(program);
 registerSimulateCommand(program);
 
-try {
-  await program.parseAsync(process.argv);
-} catch (e) {
-  if (e instanceof CommanderError) {
-    process.exitCode = e.exitCode === 0 ? EXIT.ok : EXIT.usage;
-  } else {
-    throw e;
-  }
-}
+await runProgram(program);
