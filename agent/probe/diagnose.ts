@@ -89,6 +89,17 @@ const RULES: Rule[] = [
     hint: 'power the machine off and connect the GPU\'s auxiliary power cables',
   },
   {
+    // A driver that does not know a --query-gpu field refuses the whole query
+    // (telemetry asks for fields every driver from 418 on knows, so this means
+    // a driver older than that or one that dropped a field).
+    code: 'nvidia-smi-field-unsupported',
+    severity: 'warning',
+    text: /Field "([^"]{1,100})" is not a valid field to query/i,
+    exitCodes: [],
+    message: (m) => `this driver's nvidia-smi does not know the query field ${m?.[1] === undefined ? '' : `"${m[1]}" `}that GPU telemetry asks for`,
+    hint: 'update the NVIDIA driver (telemetry needs the fields docs/PROBE.md lists); `nvidia-smi --help-query-gpu` shows which fields this driver knows',
+  },
+  {
     code: 'inforom-corrupted',
     severity: 'warning',
     text: /infoROM is corrupted/i,

@@ -6,7 +6,7 @@
 export { probeInventory, type InventoryOptions } from './inventory.js';
 export { probeHost } from './host.js';
 export { probeReport, type ProbeReport, type ProbeReportOptions } from './report.js';
-export { Telemetry, createTelemetry, type TelemetryOptions, type TelemetryState } from './telemetry.js';
+export { Telemetry, createTelemetry, type TelemetryOptions, type TelemetryState, type TelemetryTimers } from './telemetry.js';
 export { SampleHistory, type HistoryOptions } from './history.js';
 export { collectFindings, type FindingOptions } from './findings.js';
 export { readXidErrors, parseXidLines, defaultKernelLogSources, type KernelLogSource } from './xid.js';

@@ -34,7 +34,20 @@ export interface TelemetryOptions {
   now?: () => number;
   /** Environment for the child; default process.env. */
   env?: NodeJS.ProcessEnv;
+  /** Schedules restarts; default the global setTimeout/clearTimeout. Tests pass a manual one to fire restarts on demand. */
+  timers?: TelemetryTimers;
 }
+
+/** The timer the restart backoff waits on. */
+export interface TelemetryTimers {
+  setTimeout(fn: () => void, ms: number): unknown;
+  clearTimeout(handle: unknown): void;
+}
+
+const GLOBAL_TIMERS: TelemetryTimers = {
+  setTimeout: (fn, ms) => setTimeout(fn, ms),
+  clearTimeout: (handle) => clearTimeout(handle as NodeJS.Timeout),
+};
 
 export interface TelemetryState {
   /** A child is running now. */
@@ -63,9 +76,10 @@ export class Telemetry {
   private readonly listeners = new Set<(s: Sample) => void>();
   private readonly command: string;
   private readonly now: () => number;
+  private readonly timers: TelemetryTimers;
   private child: ChildProcessByStdio<null, Readable, Readable> | null = null;
   private childDone: Promise<void> | null = null;
-  private restartTimer: NodeJS.Timeout | null = null;
+  private restartTimer: unknown = null;
   private started = false;
   private stopping = false;
   private fieldSet: 'current' | 'legacy' = 'current';
@@ -82,6 +96,7 @@ export class Telemetry {
     this.backoff = new Backoff(options.backoff?.minMs ?? 1_000, options.backoff?.maxMs ?? 60_000, options.backoff?.random);
     this.command = options.command ?? 'nvidia-smi';
     this.now = options.now ?? Date.now;
+    this.timers = options.timers ?? GLOBAL_TIMERS;
     if (options.onSample !== undefined) this.listeners.add(options.onSample);
   }
 
@@ -96,7 +111,7 @@ export class Telemetry {
   async stop(): Promise<void> {
     this.stopping = true;
     this.started = false;
-    if (this.restartTimer !== null) clearTimeout(this.restartTimer);
+    if (this.restartTimer !== null) this.timers.clearTimeout(this.restartTimer);
     this.restartTimer = null;
     this.nextRestartAt = null;
     const child = this.child;
@@ -207,7 +222,7 @@ export class Telemetry {
       return;
     }
     const said = `${end.badLines.join('\n')}\n${end.stderr}`;
-    if (this.fieldSet === 'current' && /is not a valid field to query/i.test(said)) {
+    if (this.fieldSet === 'current' && /Field "?clocks_event_reasons\.active"? is not a valid field to query/i.test(said)) {
       // A driver older than 530: ask again with the throttle-reason field name, at once.
       this.fieldSet = 'legacy';
       log.info('telemetry: this driver predates clock event reasons; using clocks_throttle_reasons');
@@ -220,7 +235,7 @@ export class Telemetry {
     const delay = this.backoff.next();
     this.nextRestartAt = this.now() + delay;
     log.warn({ exitCode: end.exitCode, signal: end.signal, spawnError: end.spawnError, restartInMs: delay, reason: failure?.message }, 'telemetry: nvidia-smi ended; restarting');
-    this.restartTimer = setTimeout(() => this.spawnChild(), delay);
+    this.restartTimer = this.timers.setTimeout(() => this.spawnChild(), delay);
   }
 }
 

@@ -168,6 +168,70 @@ describe('Telemetry', () => {
     expect(findings[0]!.message).toContain('NVIDIA kernel driver');
   });
 
+  it('waits on the injected timer between restarts, with growing backoff delays, and stop() cancels the pending one', async () => {
+    const log = join(tempDir(), 'calls.jsonl');
+    const pending: { fn: () => void; ms: number }[] = [];
+    const cleared: unknown[] = [];
+    const timers = {
+      setTimeout: (fn: () => void, ms: number) => {
+        const handle = { fn, ms };
+        pending.push(handle);
+        return handle;
+      },
+      clearTimeout: (handle: unknown) => cleared.push(handle),
+    };
+    const t = telemetry({ csv: H200, dieAfter: 1, log }, { timers, backoff: { minMs: 100, maxMs: 1_000, random: () => 0.75 } });
+    t.start();
+    for (let restart = 1; restart <= 3; restart++) {
+      await until(() => pending.length === restart, `death ${restart}`);
+      // Nothing restarts until the timer fires.
+      expect(t.state()).toMatchObject({ running: false, restarts: restart - 1 });
+      expect(t.state().nextRestartAt).not.toBeNull();
+      expect(invocations(log)).toHaveLength(restart);
+      pending[restart - 1]!.fn();
+      expect(t.state()).toMatchObject({ running: true, restarts: restart, nextRestartAt: null });
+    }
+    // Full jitter at 0.75 of a ceiling doubling from 100 ms, never below the minimum.
+    expect(pending.map((p) => p.ms)).toEqual([100, 150, 300]);
+    await until(() => pending.length === 4, 'death 4');
+    expect(pending[3]!.ms).toBe(600);
+    await t.stop();
+    expect(cleared).toEqual([pending[3]]);
+    expect(t.state()).toMatchObject({ running: false, nextRestartAt: null });
+    expect(invocations(log)).toHaveLength(4);
+  });
+
+  it('names the field a driver refuses when neither field spelling is known', async () => {
+    const dir = tempDir();
+    const csv = join(dir, 'no-gen-max.csv');
+    // An old driver (throttle reasons only) whose nvidia-smi does not know pcie.link.gen.max either.
+    writeFileSync(csv, readFileSync(H200, 'utf8').replace('clocks_event_reasons.active', 'clocks_throttle_reasons.active').replace(' pcie.link.gen.max,', ' pcie.link.gen.unknown,'));
+    const log = join(dir, 'calls.jsonl');
+    const t = telemetry({ csv, log });
+    t.start();
+    await until(() => t.state().lastFailure !== null, 'a failure');
+    expect(t.state().fields).toBe('legacy');
+    expect(t.state().lastFailure).toMatchObject({ code: 'nvidia-smi-field-unsupported', severity: 'warning' });
+    expect(t.state().lastFailure?.message).toContain('"pcie.link.gen.max"');
+    const findings = collectFindings({ gpus: [], driverVersion: null, cudaVersion: null, attachedGpus: null }, t.latest(), { telemetry: t.state() });
+    expect(findings).toEqual([expect.objectContaining({ code: 'telemetry-failed', hint: t.state().lastFailure?.hint })]);
+    expect(findings[0]!.message).toContain('pcie.link.gen.max');
+  });
+
+  it('does not retry with the legacy field names when the driver refuses another field', async () => {
+    const dir = tempDir();
+    const csv = join(dir, 'no-width-max.csv');
+    writeFileSync(csv, readFileSync(H200, 'utf8').replace(' pcie.link.width.max,', ' pcie.link.width.unknown,'));
+    const log = join(dir, 'calls.jsonl');
+    const t = telemetry({ csv, log });
+    t.start();
+    await until(() => t.state().lastFailure !== null, 'a failure');
+    expect(t.state().fields).toBe('current');
+    expect(t.state().lastFailure?.code).toBe('nvidia-smi-field-unsupported');
+    expect(t.state().lastFailure?.message).toContain('"pcie.link.width.max"');
+    expect(invocations(log)[0]![0]).toContain('clocks_event_reasons.active');
+  });
+
   it('rejects a non-positive interval', () => {
     expect(() => new Telemetry({ intervalMs: 0, logger })).toThrow(/intervalMs/);
   });
