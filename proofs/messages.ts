@@ -63,6 +63,28 @@ export const NACK_CODES = [
 ] as const satisfies readonly ErrorCode[];
 export type NackCode = (typeof NACK_CODES)[number];
 
+/**
+ * Why the coordinator refused a claim record it stored (`claim-refused`).
+ * The record stays in the node's chain and is acknowledged like any other:
+ * a refusal is about the money, not about the record.
+ */
+export const CLAIM_REFUSED_CODES = [
+  /** More than the node has earned and not yet claimed in the epochs named. */
+  'over-claim',
+  /** Earned, but not vested yet at the claim's time. */
+  'not-vested',
+  /** The epoch range is reversed or names an epoch that has not closed. */
+  'bad-epochs',
+  /** The node is banned (proven fraud): nothing is paid. */
+  'banned',
+] as const;
+export type ClaimRefusedCode = (typeof CLAIM_REFUSED_CODES)[number];
+
+/** Reputation in an `account` is an integer in parts per 10^12 (coordinator/rewards REP_ONE). */
+export const ACCOUNT_REPUTATION_ONE = 1_000_000_000_000;
+/** The most penalty lines one `account` carries (the most recent ones). */
+export const MAX_ACCOUNT_PENALTIES = 32;
+
 // ---------------------------------------------------------------------------
 // Field schemas
 
@@ -179,6 +201,63 @@ export const ReceiptSchema = z.strictObject({
   sig: hex128,
 });
 
+const epochRange = z.tuple([uint, uint]);
+
+/** A penalty line of a closed epoch, as the reward engine wrote it (docs/INCENTIVES.md). */
+export const AccountPenaltySchema = z.strictObject({
+  epoch: uint,
+  kind: z.string().regex(/^[a-z][a-z-]{0,31}$/, 'must be a penalty kind such as failed-check or downtime'),
+  count: uint,
+  /** Stake slashed (micro-credits). */
+  slashed: uint,
+  /** Unvested credits forfeited (micro-credits). */
+  forfeited: uint,
+  note: text(512),
+});
+
+/** The node's earnings as the coordinator's ledger holds them; amounts in micro-credits. */
+export const AccountSchema = z.strictObject({
+  t: z.literal('account'),
+  /** The last closed epoch; null before the first close. */
+  epoch: uint.nullable(),
+  /** The smallest epoch range holding every claimable credit: what a claim should name; null when nothing is claimable. */
+  claimEpochs: epochRange.nullable(),
+  /** What the node earned in the last closed epoch: the run rate for the epoch under way; null before any. */
+  estimate: uint.nullable(),
+  /** Everything earned, vested and unvested. */
+  earned: uint,
+  vested: uint,
+  unvested: uint,
+  /** Paid out by receipts. */
+  claimed: uint,
+  /** vested - claimed. */
+  claimable: uint,
+  /** Parts per 10^12 after the last closed epoch; null before any. */
+  reputation: uint.max(ACCOUNT_REPUTATION_ONE).nullable(),
+  /** Bonded stake now, after slashes. */
+  stake: uint,
+  /** The most recent penalty lines, oldest first. */
+  penalties: z.array(AccountPenaltySchema).max(MAX_ACCOUNT_PENALTIES),
+  /** The coordinator's clock: vesting is computed at this time. */
+  time: ms,
+  sig: hex128,
+});
+
+/** A claim record stored but not paid; amounts (micro-credits) as the ledger saw them at the claim's time. */
+export const ClaimRefusedSchema = z.strictObject({
+  t: z.literal('claim-refused'),
+  claimSeq: seq,
+  code: z.enum(CLAIM_REFUSED_CODES),
+  message: text(512),
+  requested: uint,
+  /** In the epochs the claim named (for bad-epochs and banned: in all closed epochs). */
+  vested: uint,
+  unvested: uint,
+  claimed: uint,
+  claimable: uint,
+  sig: hex128,
+});
+
 // ---------------------------------------------------------------------------
 // Agent -> coordinator
 
@@ -237,6 +316,9 @@ export type Open = z.infer<typeof OpenSchema>;
 export type Verdict = z.infer<typeof VerdictSchema>;
 export type Assign = z.infer<typeof AssignSchema>;
 export type Receipt = z.infer<typeof ReceiptSchema>;
+export type Account = z.infer<typeof AccountSchema>;
+export type AccountPenalty = z.infer<typeof AccountPenaltySchema>;
+export type ClaimRefused = z.infer<typeof ClaimRefusedSchema>;
 export type Auth = z.infer<typeof AuthSchema>;
 export type Att = z.infer<typeof AttSchema>;
 export type Commit = z.infer<typeof CommitSchema>;
@@ -254,6 +336,8 @@ const COORDINATOR_SCHEMAS = {
   verdict: VerdictSchema,
   assign: AssignSchema,
   receipt: ReceiptSchema,
+  account: AccountSchema,
+  'claim-refused': ClaimRefusedSchema,
 } as const;
 const AGENT_SCHEMAS = { auth: AuthSchema, att: AttSchema, commit: CommitSchema, reveal: RevealSchema, job: JobSchema } as const;
 
@@ -265,8 +349,8 @@ export const COORDINATOR_MESSAGE_TYPES = Object.keys(COORDINATOR_SCHEMAS) as Coo
 export const AGENT_MESSAGE_TYPES = Object.keys(AGENT_SCHEMAS) as AgentMessageType[];
 
 /** The messages the coordinator signs; the agent drops the link when one is not signed by the pinned key. */
-export type SignedCoordinatorMessage = Hello | Beacon | Challenge | Verdict | Assign | Receipt;
-export const SIGNED_TYPES = ['hello', 'beacon', 'challenge', 'verdict', 'assign', 'receipt'] as const satisfies readonly SignedCoordinatorMessage['t'][];
+export type SignedCoordinatorMessage = Hello | Beacon | Challenge | Verdict | Assign | Receipt | Account | ClaimRefused;
+export const SIGNED_TYPES = ['hello', 'beacon', 'challenge', 'verdict', 'assign', 'receipt', 'account', 'claim-refused'] as const satisfies readonly SignedCoordinatorMessage['t'][];
 
 // ---------------------------------------------------------------------------
 // Parsing
