@@ -4,6 +4,7 @@ import { openSqliteStore } from './sqlite.js';
 import type { Store } from './types.js';
 
 export type * from './types.js';
+export type * from './ledger-types.js';
 export { openSqliteStore, SqliteStore, SQLITE_SCHEMA_VERSION } from './sqlite.js';
 
 /** The file of a `sqlite:FILE` store URL, resolved; throws config-invalid for any other form. */

@@ -23,6 +23,7 @@ import type {
   Store,
   VerdictRow,
 } from './types.js';
+import { LEDGER_MIGRATION, SqliteLedger } from './sqlite-ledger.js';
 
 /** Schema versions in order; index i migrates user_version i to i + 1. Append, never edit. */
 const MIGRATIONS: readonly string[] = [
@@ -98,6 +99,8 @@ const MIGRATIONS: readonly string[] = [
   );
   CREATE INDEX verdicts_node ON verdicts (node, at);
   `,
+  // 2: epochs, the ledger, stake credits and claims.
+  LEDGER_MIGRATION,
 ];
 
 export const SQLITE_SCHEMA_VERSION = MIGRATIONS.length;
@@ -200,15 +203,14 @@ function migrate(db: Database.Database, file: string, readonly: boolean): void {
   })();
 }
 
-export class SqliteStore implements Store {
+export class SqliteStore extends SqliteLedger implements Store {
   readonly description: string;
-  private readonly db: Database.Database;
   private readonly stmts;
   private readonly commitOne: (frame: FrameCommit) => void;
   private readonly commitAll: (frames: readonly FrameCommit[]) => (Error | null)[];
 
   constructor(db: Database.Database, file: string) {
-    this.db = db;
+    super(db);
     this.description = `sqlite:${file}`;
     this.stmts = {
       node: db.prepare(`${NODE_SELECT} WHERE n.id = ?`),

@@ -10,6 +10,7 @@
  * - equivocation evidence and the ban it causes are written together.
  */
 import type { Inventory } from '../../proofs/messages.js';
+import type { LedgerStore } from './ledger-types.js';
 
 export interface NodeInfo {
   id: string;
@@ -125,7 +126,8 @@ export interface NodeSeen {
   at: number;
 }
 
-export interface Store {
+/** Records, nodes and PoT (here), and the ledger: epochs, stake, claims (ledger-types.ts). */
+export interface Store extends LedgerStore {
   /** Where the data lives, for logs (never a password). */
   readonly description: string;
   /** Creates the node on first sight; marks it connected; returns it. */
