@@ -25,7 +25,13 @@ function keyAt(path: string): KeyPair {
   return readKeyFile(path);
 }
 
-/** Devnet intervals: everything a newcomer should see happens within about two minutes. */
+/**
+ * Devnet intervals: everything a newcomer should see happens within about two
+ * minutes. The first one-minute epoch starts when the devnet is first run
+ * (not on the minute), so the agent is there for nearly all of it; it closes
+ * 10 s (one devnet heartbeat) after its end with 10 credits to share, and
+ * earnings vest over an hour instead of 30 days so claims visibly grow.
+ */
 export const DEVNET_COORDINATOR_CONFIG = {
   beaconIntervalMs: 5_000,
   challengeMinIntervalMs: 10_000,
@@ -34,6 +40,11 @@ export const DEVNET_COORDINATOR_CONFIG = {
   potTargetSeconds: 2,
   potDeadlineMs: 60_000,
   verifyWorkers: 0,
+  epochMs: 60_000,
+  epochAligned: false,
+  epochCloseDelayMs: 10_000,
+  emissionPerEpoch: 10_000_000,
+  rewardParams: { vestingMs: 3_600_000 },
 } as const;
 
 export async function startDevnet(options: { root?: string; logger: Logger }): Promise<Devnet> {

@@ -11,11 +11,25 @@ import { CapanodeError } from '../common/errors.js';
 import { MAX_FRAME_BYTES } from '../proofs/messages.js';
 import { POT_DEFAULT_CHECKS, POT_DIGEST_BYTES, POT_MAX_CHECKS, POT_MAX_N, POT_MAX_REPS, POT_MIN_N, POT_N_MULTIPLE, POT_SEED_BYTES } from '../proofs/pot.js';
 import { maxAuditPathLength } from '../proofs/merkle.js';
+import { resolveRewardParams, type RewardParams } from './rewards/params.js';
 
 const ms = (min: number, max: number) => z.number().int('must be an integer number of milliseconds').min(min).max(max);
 const count = (min: number, max: number) => z.number().int('must be an integer').min(min).max(max);
 const potN = count(POT_MIN_N, POT_MAX_N).refine((n) => n % POT_N_MULTIPLE === 0, `must be a multiple of ${POT_N_MULTIPLE}`);
 const DAY = 86_400_000;
+
+/** Reward parameters set with their own keys, not inside rewardParams. */
+const OWN_KEYS = ['epochMs', 'emissionPerEpoch'] as const;
+
+/** rewardParams: a JSON object, or its text (from a flag). */
+const rewardOverrides = z.preprocess((v) => {
+  if (typeof v !== 'string') return v;
+  try {
+    return JSON.parse(v) as unknown;
+  } catch {
+    return v;
+  }
+}, z.record(z.string(), z.unknown(), 'must be a JSON object of reward parameter overrides, e.g. {"stakePerGflops":100}'));
 
 export const DEFAULT_PORT = 7400;
 
@@ -44,10 +58,26 @@ export const CoordinatorConfigSchema = z
     maxQueuedFrames: count(1, 10_000).default(64).describe('Frames received from one node and not yet answered; more is a flood (4008).'),
     maxConnections: count(1, 1_000_000).default(10_000).describe('Open connections, authenticated or not; more are closed with 1013.'),
     verifyWorkers: z.union([z.literal('auto'), count(0, 64)]).default('auto').describe('Worker threads verifying att frames; 0 verifies on the event loop; auto: one per CPU, at most 4.'),
+    epochMs: ms(60_000, 30 * DAY).default(3_600_000).describe('Epoch length: rewards are computed and recorded once per epoch; fixed for a store once its first epoch is scheduled.'),
+    epochAligned: z.boolean().default(true).describe("Epochs start at multiples of epochMs since the Unix epoch (on the hour with the default); false: a new store's first epoch starts when it is first served."),
+    epochCloseDelayMs: ms(0, DAY).default(60_000).describe('An epoch is closed this long after it ends; uptime records that arrive by then still count for the part of the epoch they cover.'),
+    emissionPerEpoch: count(0, 1e15).default(1_000_000_000).describe('New micro-credits in each epoch\'s budget (1 credit = 1,000,000 micro-credits).'),
+    rewardParams: rewardOverrides
+      .default({})
+      .describe('Other reward parameters (docs/INCENTIVES.md §3) as a JSON object, e.g. {"stakePerGflops":100}; beaconFreshMs defaults to two beacon intervals.'),
   })
   .superRefine((c, ctx) => {
     if (c.challengeMinIntervalMs > c.challengeMaxIntervalMs) {
       ctx.addIssue({ code: 'custom', path: ['challengeMinIntervalMs'], message: `must not exceed challengeMaxIntervalMs (${c.challengeMaxIntervalMs})` });
+    }
+    for (const key of OWN_KEYS) {
+      if (Object.hasOwn(c.rewardParams, key)) ctx.addIssue({ code: 'custom', path: ['rewardParams'], message: `set ${key} as its own setting, not inside rewardParams` });
+    }
+    try {
+      rewardParamsOf(c);
+    } catch (e) {
+      const problems = (e as { details?: { problems?: string[] } }).details?.problems ?? [(e as Error).message];
+      for (const p of problems) ctx.addIssue({ code: 'custom', path: ['rewardParams'], message: p });
     }
     for (const key of ['potN', 'potCpuN'] as const) {
       if (revealBytes(c[key], c.potK) > MAX_FRAME_BYTES) {
@@ -65,6 +95,17 @@ export const CONFIG_KEYS = Object.keys(CoordinatorConfigSchema.shape) as ConfigK
 export function revealBytes(n: number, k: number): number {
   const item = 4 * Math.ceil((n * POT_DIGEST_BYTES) / 3) + maxAuditPathLength(POT_MAX_REPS) * 67 + 64;
   return 128 + k * item + POT_SEED_BYTES;
+}
+
+/**
+ * The reward parameters the coordinator pays with: the defaults, the
+ * operator's rewardParams, and its own epochMs and emissionPerEpoch. An
+ * uptime record's beacon counts as fresh for two beacon intervals unless
+ * rewardParams says otherwise.
+ */
+export function rewardParamsOf(c: Pick<CoordinatorConfig, 'epochMs' | 'emissionPerEpoch' | 'beaconIntervalMs' | 'rewardParams'>): RewardParams {
+  const beaconFreshMs = Math.min(DAY, Math.max(1_000, 2 * c.beaconIntervalMs));
+  return resolveRewardParams({ beaconFreshMs, ...c.rewardParams, epochMs: c.epochMs, emissionPerEpoch: c.emissionPerEpoch }, 'rewardParams');
 }
 
 export function flagName(key: string): string {

@@ -6,12 +6,16 @@
  */
 import { cpus } from 'node:os';
 import { createLogger, type Logger } from '../common/log.js';
+import { CapanodeError } from '../common/errors.js';
 import type { KeyPair } from '../proofs/keys.js';
 import { createInlineAnalyser, type Analyser } from './analyser.js';
 import { Beacons } from './beacons.js';
 import { systemClock, systemRandom, type Clock, type RandomBytes } from './clock.js';
 import { Committer } from './committer.js';
-import { loadCoordinatorConfig, parseListen, type CoordinatorConfig, type CoordinatorConfigInput } from './config.js';
+import { loadCoordinatorConfig, parseListen, rewardParamsOf, type CoordinatorConfig, type CoordinatorConfigInput } from './config.js';
+import { EpochCloser, proposedSchedule } from './epochs/index.js';
+import { Ledger, VestingTermsBook } from './ledger/index.js';
+import type { RewardParams } from './rewards/params.js';
 import { NodeRateLimiter } from './rate-limit.js';
 import { createLinkServer, type LinkServer } from './server.js';
 import { openStore } from './store/index.js';
@@ -38,6 +42,12 @@ export interface Coordinator {
   readonly store: Store;
   /** Worker threads verifying frames (0: on the event loop). */
   readonly verifyWorkers: number;
+  /** The reward parameters epochs are closed with. */
+  readonly rewardParams: RewardParams;
+  /** Closes epochs (by itself after each boundary; tests and operators may ask for one). */
+  readonly epochs: EpochCloser;
+  /** Accounts and claim decisions. */
+  readonly ledger: Ledger;
   /** Starts accepting connections; defaults to config.listen. */
   listen(listen?: string): Promise<{ host: string; port: number; url: string }>;
   /** Node ids connected now. */
@@ -69,8 +79,20 @@ export async function createCoordinator(options: CoordinatorOptions): Promise<Co
   const store = typeof options.store === 'string' ? openStore(options.store) : options.store;
   let analyser: Analyser | null = null;
   let beacons: Beacons | null = null;
+  let closer: EpochCloser | null = null;
   try {
     await store.resetConnected();
+    const rewardParams = rewardParamsOf(config);
+    const schedule = await store.epochSchedule(proposedSchedule(clock.now(), config.epochMs, config.epochAligned));
+    if (schedule.epochMs !== config.epochMs) {
+      throw new CapanodeError('config-invalid', `epochMs is ${config.epochMs}, but the epochs of ${store.description} are ${schedule.epochMs} ms long`, {
+        hint: `Epochs already scheduled cannot change length: set epochMs to ${schedule.epochMs}, or serve a new store.`,
+      });
+    }
+    const terms = new VestingTermsBook(rewardParams, await store.listEpochs());
+    const ledger = new Ledger({ store, key: options.key, clock, terms, log: log.child({ component: 'ledger' }) });
+    const undecided = await ledger.decideUndecided();
+    if (undecided > 0) log.info({ claims: undecided }, 'decided claims stored before the last stop');
     const workers = workerCount(config.verifyWorkers);
     analyser = workers > 0 ? createVerifyPool(workers, log.child({ component: 'verify' })) : createInlineAnalyser(log.child({ component: 'verify' }));
     const committer = new Committer(store);
@@ -78,17 +100,35 @@ export async function createCoordinator(options: CoordinatorOptions): Promise<Co
     beacons = new Beacons({ key: options.key, store, clock, random, intervalMs: config.beaconIntervalMs, log: log.child({ component: 'beacons' }), publish: (b) => server?.broadcast(b) });
     await beacons.start();
     const limiter = new NodeRateLimiter({ messagesPerSec: config.rateMessagesPerSec, messageBurst: config.rateMessageBurst, bytesPerSec: config.rateBytesPerSec, byteBurst: config.rateByteBurst });
-    server = createLinkServer({ key: options.key, store, committer, analyser, beacons, clock, random, config, limiter, log });
+    server = createLinkServer({ key: options.key, store, committer, analyser, beacons, clock, random, config, limiter, ledger, log });
     const link = server;
+    closer = new EpochCloser({
+      store,
+      schedule,
+      params: rewardParams,
+      closeDelayMs: config.epochCloseDelayMs,
+      clock,
+      terms,
+      log: log.child({ component: 'epochs' }),
+      // Every connected node hears what the close did to its account.
+      onClosed: () => {
+        for (const node of link.connected()) link.session(node)?.sendAccount();
+      },
+    });
+    const epochs = closer;
+    await epochs.start();
     const stopBeacons = beacons;
     const stopAnalyser = analyser;
     let closed: Promise<void> | null = null;
-    log.info({ store: store.description, verifyWorkers: analyser.workers, rows: analyser.rowBackend }, 'coordinator ready');
+    log.info({ store: store.description, verifyWorkers: analyser.workers, rows: analyser.rowBackend, epochs: schedule }, 'coordinator ready');
     return {
       id: options.key.id,
       config,
       store,
       verifyWorkers: analyser.workers,
+      rewardParams,
+      epochs,
+      ledger,
       async listen(listen = config.listen) {
         const { host, port } = parseListen(listen);
         const bound = await link.listen(host, port);
@@ -101,6 +141,7 @@ export async function createCoordinator(options: CoordinatorOptions): Promise<Co
       close() {
         closed ??= (async () => {
           stopBeacons.stop();
+          await epochs.stop();
           await link.close();
           await committer.drain();
           await stopAnalyser.close();
@@ -112,6 +153,7 @@ export async function createCoordinator(options: CoordinatorOptions): Promise<Co
     };
   } catch (e) {
     beacons?.stop();
+    await closer?.stop();
     await analyser?.close();
     await store.close();
     throw e;

@@ -28,7 +28,8 @@ import type { Beacons } from './beacons.js';
 import { randomHex, type Clock, type RandomBytes, type TimerHandle } from './clock.js';
 import type { Committer } from './committer.js';
 import type { CoordinatorConfig } from './config.js';
-import type { FrameAnalysis } from './frame.js';
+import type { FrameAnalysis, ItemResult } from './frame.js';
+import type { Ledger } from './ledger/index.js';
 import { NodeIngest } from './ingest.js';
 import { Challenger, type ChallengeSchedule } from './pot/challenger.js';
 import type { NodeRateLimiter } from './rate-limit.js';
@@ -57,6 +58,8 @@ export interface SessionDeps {
   registry: SessionRegistry;
   /** Each node's next challenge, across its sessions. */
   potSchedule: ChallengeSchedule;
+  /** Accounts and claim decisions. */
+  ledger: Ledger;
   log: Logger;
 }
 
@@ -129,6 +132,11 @@ export class Session {
 
   sendBeacon(beacon: Beacon): void {
     if (this.state === 'streaming') this.send(beacon);
+  }
+
+  /** Sends the node its account as of now (after an epoch close), in order with everything else sent. */
+  sendAccount(): void {
+    if (this.state === 'streaming') this.enqueue(() => this.pushAccount());
   }
 
   /** Issues a PoT challenge at once (operators and tests); false when one is already in progress. */
@@ -288,6 +296,40 @@ export class Session {
     this.log.info({ node: auth.node, head: info.headSeq, remote: { agent: auth.agent, gpus: auth.inventory.gpus.length } }, 'node connected');
     this.ping();
     this.challenger.start();
+    // The account, and the decision on the latest claim again: a receipt lost to a disconnect still arrives.
+    this.enqueue(async () => {
+      await deps.ledger.decideUndecided(auth.node);
+      await this.pushAccount();
+      const last = await deps.ledger.lastClaimMessage(auth.node);
+      if (last !== null) this.send(last);
+    });
+  }
+
+  private async pushAccount(): Promise<void> {
+    const node = this.nodeId;
+    if (node === null || this.state !== 'streaming') return;
+    this.send(await this.deps.ledger.account(node));
+  }
+
+  /** After a frame is stored: decides (or finds the decision on) each claim record it carried, and sends it; then the account if anything changed. */
+  private async settleClaims(items: readonly ItemResult[], storedUpTo: number): Promise<void> {
+    const node = this.nodeId as string;
+    let changed = false;
+    for (const item of items) {
+      if (!item.ok || item.record.kind !== 'claim' || item.record.node !== node || item.record.seq > storedUpTo) continue;
+      let decision;
+      try {
+        decision = await this.deps.ledger.decideClaim(node, item.record.seq, item.record.hash);
+      } catch (e) {
+        // The record is stored and acknowledged: it is decided when the node next connects.
+        this.log.error({ err: e, node, seq: item.record.seq }, 'could not decide a claim; it is decided at the next connection');
+        continue;
+      }
+      if (decision === null) continue;
+      this.send(decision.message);
+      changed ||= decision.fresh;
+    }
+    if (changed) await this.pushAccount();
   }
 
   private async handle(a: FrameAnalysis, arrived: { wall: number; mono: number }): Promise<void> {
@@ -311,6 +353,7 @@ export class Session {
         const out = await ingest.ingest(a.items, arrived.wall);
         if (out.ack !== null) this.send({ t: 'ack', seq: out.ack });
         if (out.nack !== null) this.nack(out.nack.seq, out.nack.code, out.nack.message);
+        if (out.ack !== null) await this.settleClaims(a.items, out.ack);
         if (out.equivocation) {
           this.log.error({ node: this.nodeId, seq: out.nack?.seq }, 'equivocation proven: node banned');
           this.close(CLOSE.fork, 'equivocation: two records for one seq; node banned');
