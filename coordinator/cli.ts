@@ -3,9 +3,11 @@ import { Command } from 'commander';
 import { runProgram } from '../common/cli.js';
 import { VERSION } from '../common/version.js';
 import { registerInitCommand } from './commands/init.js';
+import { registerLedgerCommand } from './commands/ledger.js';
 import { registerNodesCommand } from './commands/nodes.js';
 import { registerServeCommand } from './commands/serve.js';
 import { registerSimulateCommand } from './commands/simulate.js';
+import { registerStakeCommand } from './commands/stake.js';
 
 const program = new Command();
 program
@@ -18,6 +20,8 @@ program
 registerInitCommand(program);
 registerServeCommand(program);
 registerNodesCommand(program);
+registerLedgerCommand(program);
+registerStakeCommand(program);
 registerSimulateCommand(program);
 
 await runProgram(program);
