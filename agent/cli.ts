@@ -3,6 +3,7 @@ import { Command } from 'commander';
 import { runProgram } from '../common/cli.js';
 import { VERSION } from '../common/version.js';
 import { registerBenchCommands } from './commands/bench.js';
+import { registerClaimCommands } from './commands/claim.js';
 import { registerIdentityCommands } from './commands/identity.js';
 import { registerJournalCommands } from './commands/journal.js';
 import { registerProbeCommands } from './commands/probe.js';
@@ -23,5 +24,6 @@ registerJournalCommands(program);
 registerStartCommand(program);
 registerStatusCommand(program);
 registerProbeCommands(program);
+registerClaimCommands(program);
 
 await runProgram(program);

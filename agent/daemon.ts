@@ -15,7 +15,7 @@ import type { Logger } from '../common/log.js';
 import { readKeyFile } from '../common/keyfile.js';
 import { VERSION } from '../common/version.js';
 import type { BodyOf, Kind } from '../proofs/envelope.js';
-import type { Beacon, Challenge, Receipt, Verdict } from '../proofs/messages.js';
+import type { Beacon, Challenge, Verdict } from '../proofs/messages.js';
 import type { KeyPair } from '../proofs/keys.js';
 import { runLocalBench, type DeviceBench } from './bench/index.js';
 import type { AgentPaths, Config } from './config/index.js';
@@ -23,6 +23,7 @@ import { startControlServer, type ControlHandler, type ControlServer } from './c
 import { openJournal, type Journal } from './journal/index.js';
 import { Link, type LinkStatus } from './link/index.js';
 import { createMetricsRegistry, startMetricsServer, type MetricsServer } from './metrics/index.js';
+import { EarningsDesk, parseClaimRequest } from './service/earnings.js';
 import { benchPotSolver } from './service/pot-solver.js';
 import { openGpuSource, type GpuSource } from './service/gpus.js';
 import { systemdNotifier, type Notifier } from './service/notify.js';
@@ -57,8 +58,6 @@ interface RunState {
   lastLocal: DeviceBench | null;
   pot: StatusDocument['pot'];
   journalError: string | null;
-  earnings: StatusDocument['earnings'];
-  receipts: Receipt[];
 }
 
 const EMPTY_LINK: LinkStatus = { state: 'disabled', since: 0, lastAckAt: null, lastAckSeq: null, lastError: null, nextRetryAt: null, rttMs: null, clockSkewMs: null };
@@ -83,8 +82,6 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     lastLocal: null,
     pot: null,
     journalError: null,
-    earnings: { epoch: null, epochEstimate: null, vested: null, unvested: null, claimed: null, claimable: null, reputation: null, stake: null, penalties: [], lastReceipt: null, updatedAt: null },
-    receipts: [],
   };
 
   let gpus: GpuSource | null = null;
@@ -92,6 +89,16 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
   let control: ControlServer | null = null;
   let metrics: MetricsServer | null = null;
   const timers: NodeJS.Timeout[] = [];
+  // Earnings from the coordinator's account messages, and claims through the journal.
+  const earnings = new EarningsDesk({
+    nodeId: key.id,
+    claimTo: config.claimTo,
+    appendClaim: (body) => attest('claim', body),
+    journalError: () => state.journalError,
+    journal: () => journal.stats(),
+    link: () => link?.snapshot() ?? EMPTY_LINK,
+    log: log.child({ component: 'earnings' }),
+  });
 
   // With --adopt-remote-head and an empty journal, nothing is signed until the link has adopted
   // the coordinator's head: a record signed before would start a second chain at seq 1.
@@ -178,7 +185,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
       bench: state.bench,
       pot: state.pot,
       journal: { headSeq: stats.headSeq, headHash: stats.headHash, watermark: stats.watermark, backlog: stats.backlog, rejected: stats.rejected, recordsByKind: stats.recordsByKind, error: condition },
-      earnings: state.earnings,
+      earnings: earnings.status(),
       jobs: [],
     };
   }
@@ -213,10 +220,9 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
             const local = state.lastLocal ?? { device: solution.device, local: { memBwMBps: 0, fp32Gflops: 0, tensorGflops: null, h2dMBps: null, d2hMBps: null } };
             throughputAttestation({ ...(local as DeviceBench), device: solution.device }, { challenge, verdict, root: solution.root, elapsedUs: solution.elapsedUs });
           },
-          onReceipt: (receipt) => {
-            state.receipts.push(receipt);
-            state.earnings.lastReceipt = { claimSeq: receipt.claimSeq, amount: receipt.amount, epochs: receipt.epochs };
-          },
+          onReceipt: (receipt) => earnings.onReceipt(receipt),
+          onClaimRefused: (refusal) => earnings.onClaimRefused(refusal),
+          onAccount: (account) => earnings.onAccount(account),
           onRejected: (seq, code, message) => log.error({ seq, remote: { code, message } }, 'the coordinator rejected a record: see `capanode journal verify` and `capanode claim --dry-run`'),
           onFork: (f) => log.error(f, 'FORK: the coordinator holds a different record at the same seq; streaming stopped'),
         },
@@ -238,6 +244,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     const handlers: Record<string, ControlHandler> = {
       status: () => snapshot(),
       ping: () => ({ pong: true, pid: process.pid }),
+      claim: (params) => earnings.claim(parseClaimRequest(params)),
     };
     control = await startControlServer({ path: paths.controlSocket, handlers, logger: log.child({ component: 'control' }) });
     const c = control;

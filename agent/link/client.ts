@@ -424,6 +424,14 @@ export class Link {
       case 'receipt':
         this.emit(() => this.o.events?.onReceipt?.(msg));
         return;
+      case 'claim-refused':
+        // The claim record is stored and acknowledged like any other; only its payment was refused.
+        this.o.logger.warn({ remote: { claimSeq: msg.claimSeq, code: msg.code, message: msg.message } }, 'the coordinator refused a claim');
+        this.emit(() => this.o.events?.onClaimRefused?.(msg));
+        return;
+      case 'account':
+        this.emit(() => this.o.events?.onAccount?.(msg));
+        return;
       case 'hello':
       case 'welcome':
         this.fail(session, `unexpected ${msg.t} during the session`, CLOSE.normal);

@@ -1,4 +1,4 @@
-import type { Beacon, Challenge, Assign, Receipt, Inventory, Verdict } from '../../proofs/messages.js';
+import type { Account, Beacon, Challenge, Assign, ClaimRefused, Receipt, Inventory, Verdict } from '../../proofs/messages.js';
 import type { RevealItem } from '../../proofs/pot.js';
 
 /** What the link needs from the journal (agent/journal implements it). */
@@ -38,6 +38,10 @@ export interface LinkEvents {
   onVerdict?(verdict: Verdict, challenge: Challenge, solution: { root: string; elapsedUs: number; device: string }): void;
   onAssign?(assign: Assign): void;
   onReceipt?(receipt: Receipt): void;
+  /** The coordinator stored a claim record but did not pay it (the record stays acknowledged: it is not a rejected record). */
+  onClaimRefused?(refusal: ClaimRefused): void;
+  /** The node's earnings as the coordinator's ledger holds them (after welcome, each epoch close and each claim). */
+  onAccount?(account: Account): void;
   onRejected?(seq: number, code: string, message: string): void;
   onFork?(detail: { seq: number; local: string | null; remote: string }): void;
 }
