@@ -38,7 +38,7 @@ function render(r: ClaimResult): string {
   switch (r.status) {
     case 'paid':
       return [
-        `claimed ${credits(r.amount)} from ${epochs(r.epochs)} to ${r.to}`,
+        `claimed ${credits(r.amount)} (earned in ${epochs(r.epochs)}), paid to ${r.to}`,
         `receipt for claim seq ${r.claimSeq}, signed by the coordinator:`,
         `  ${JSON.stringify(r.receipt)}`,
       ].join('\n');
