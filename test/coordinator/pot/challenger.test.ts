@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { createInlineAnalyser } from '../../../coordinator/analyser.js';
-import type { Clock, RandomBytes, TimerHandle } from '../../../coordinator/clock.js';
+import type { RandomBytes } from '../../../coordinator/clock.js';
 import { Challenger, challengeShape, verdictGflops, type PotSettings } from '../../../coordinator/pot/challenger.js';
 import { RttTracker } from '../../../coordinator/rtt.js';
 import { openSqliteStore } from '../../../coordinator/store/sqlite.js';
@@ -15,41 +15,8 @@ import { createLogger } from '../../../common/log.js';
 import { verifyCoordinatorMessage, type Challenge, type Verdict } from '../../../proofs/messages.js';
 import { buildReveal, computePot, encodeRevealItems } from '../../../proofs/pot.js';
 import { testKey } from '../../helpers/keys.js';
+import { FakeClock } from '../../helpers/ledger-fixture.js';
 import { tempDir } from '../../helpers/tmp.js';
-
-class FakeClock implements Clock {
-  mono = 0;
-  private timers: { at: number; fn: () => void; cancelled: boolean }[] = [];
-  now(): number {
-    return 1_764_000_000_000 + Math.floor(this.mono);
-  }
-  monotonic(): number {
-    return this.mono;
-  }
-  after(ms: number, fn: () => void): TimerHandle {
-    const t = { at: this.mono + ms, fn, cancelled: false };
-    this.timers.push(t);
-    return { cancel: () => (t.cancelled = true) };
-  }
-  /** Moves time forward, firing due timers in order; lets promises settle after each. */
-  async advance(ms: number): Promise<void> {
-    const target = this.mono + ms;
-    for (;;) {
-      const due = this.timers.filter((t) => !t.cancelled && t.at <= target).sort((a, b) => a.at - b.at)[0];
-      if (due === undefined) break;
-      due.cancelled = true;
-      this.mono = due.at;
-      due.fn();
-      await settle();
-    }
-    this.mono = target;
-    await settle();
-  }
-}
-
-async function settle(): Promise<void> {
-  for (let i = 0; i < 20; i++) await new Promise((r) => setImmediate(r));
-}
 
 function randomStream(label: string): RandomBytes {
   let counter = 0;
