@@ -4,8 +4,7 @@
  * views (epochs, nodes, one node, one payout explained), JSON, and stake
  * credits that count from the next epoch and are credited once per reference.
  */
-import { Command } from 'commander';
-import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { registerLedgerCommand } from '../../../coordinator/commands/ledger.js';
 import { registerStakeCommand } from '../../../coordinator/commands/stake.js';
 import type { LedgerReport } from '../../../coordinator/ledger/index.js';
@@ -13,24 +12,14 @@ import { openStore } from '../../../coordinator/store/index.js';
 import type { Receipt } from '../../../proofs/messages.js';
 import { testKey } from '../../helpers/keys.js';
 import { ChainBuilder, CLOSE_DELAY_MS, EPOCH_MS, startLedgerCoordinator, T0, type LedgerCoordinator } from '../../helpers/ledger-fixture.js';
+import { runInProcess } from '../../helpers/in-process-cli.js';
 import { SimAgent } from '../../helpers/sim-agent.js';
 
-async function run(args: string[]): Promise<{ stdout: string; stderr: string; exitCode: number }> {
-  let stdout = '';
-  let stderr = '';
-  const out = vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => ((stdout += String(chunk)), true));
-  const err = vi.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array) => ((stderr += String(chunk)), true));
-  try {
-    const program = new Command().exitOverride();
+function run(args: string[]): Promise<{ stdout: string; stderr: string; exitCode: number }> {
+  return runInProcess((program) => {
     registerLedgerCommand(program);
     registerStakeCommand(program);
-    await program.parseAsync(['node', 'capanode-coordinator', ...args]);
-    return { stdout, stderr, exitCode: Number(process.exitCode ?? 0) };
-  } finally {
-    out.mockRestore();
-    err.mockRestore();
-    process.exitCode = 0;
-  }
+  }, [...args]);
 }
 
 afterEach(() => {

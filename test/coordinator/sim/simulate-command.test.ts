@@ -1,27 +1,14 @@
 /** `capanode-coordinator simulate`, driven through commander in-process. */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Command } from 'commander';
-import { afterEach, describe, expect, it, vi } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { registerSimulateCommand } from '../../../coordinator/commands/simulate.js';
 import type { SimReport } from '../../../coordinator/sim/index.js';
+import { runInProcess } from '../../helpers/in-process-cli.js';
 import { tempDir } from '../../helpers/tmp.js';
 
-async function run(args: string[]): Promise<{ stdout: string; stderr: string; exitCode: number }> {
-  let stdout = '';
-  let stderr = '';
-  const out = vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => ((stdout += String(chunk)), true));
-  const err = vi.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array) => ((stderr += String(chunk)), true));
-  try {
-    const program = new Command().exitOverride();
-    registerSimulateCommand(program);
-    await program.parseAsync(['node', 'capanode-coordinator', 'simulate', ...args]);
-    return { stdout, stderr, exitCode: Number(process.exitCode ?? 0) };
-  } finally {
-    out.mockRestore();
-    err.mockRestore();
-    process.exitCode = 0;
-  }
+function run(args: string[]): Promise<{ stdout: string; stderr: string; exitCode: number }> {
+  return runInProcess(registerSimulateCommand, ['simulate', ...args]);
 }
 
 afterEach(() => {
