@@ -168,14 +168,18 @@ async function tail(opts: TailOptions): Promise<void> {
         last = tip.seq;
       }
     };
-    print();
-    if (opts.follow !== true) return;
+    if (opts.follow !== true) {
+      print();
+      return;
+    }
+    // Signals are caught before the first line is printed: a Ctrl-C at any moment ends cleanly.
     const stop = new AbortController();
     const onSignal = () => stop.abort();
     process.once('SIGINT', onSignal);
     process.once('SIGTERM', onSignal);
     const stopped = () => stop.signal.aborted;
     try {
+      print();
       for (;;) {
         try {
           await sleep(FOLLOW_POLL_MS, undefined, { signal: stop.signal });
