@@ -192,6 +192,13 @@ export const AssignSchema = z.strictObject({
   deadlineMs: uint.min(1).max(MAX_DEADLINE_MS),
   sig: hex128,
 });
+/** The coordinator withdraws a job it assigned: the agent kills it (the whole process tree) and reports `cancelled`. */
+export const CancelSchema = z.strictObject({
+  t: z.literal('cancel'),
+  job: IdSchema,
+  reason: text(256),
+  sig: hex128,
+});
 export const ReceiptSchema = z.strictObject({
   t: z.literal('receipt'),
   /** The seq of the node's claim record this pays. */
@@ -295,7 +302,9 @@ export const RevealSchema = z.strictObject({
     .min(1)
     .max(POT_MAX_CHECKS),
 });
-export const JOB_STATES = ['accepted', 'running', 'done', 'failed', 'rejected'] as const;
+/** accepted and running are interim; the others are final (done, failed, timeout and cancelled carry a usage record when the job ran). */
+export const JOB_STATES = ['accepted', 'running', 'done', 'failed', 'timeout', 'cancelled', 'rejected'] as const;
+export const FINAL_JOB_STATES = ['done', 'failed', 'timeout', 'cancelled', 'rejected'] as const satisfies readonly (typeof JOB_STATES)[number][];
 export const JobSchema = z.strictObject({
   t: z.literal('job'),
   job: IdSchema,
@@ -315,6 +324,7 @@ export type Challenge = z.infer<typeof ChallengeSchema>;
 export type Open = z.infer<typeof OpenSchema>;
 export type Verdict = z.infer<typeof VerdictSchema>;
 export type Assign = z.infer<typeof AssignSchema>;
+export type Cancel = z.infer<typeof CancelSchema>;
 export type Receipt = z.infer<typeof ReceiptSchema>;
 export type Account = z.infer<typeof AccountSchema>;
 export type AccountPenalty = z.infer<typeof AccountPenaltySchema>;
@@ -335,6 +345,7 @@ const COORDINATOR_SCHEMAS = {
   open: OpenSchema,
   verdict: VerdictSchema,
   assign: AssignSchema,
+  cancel: CancelSchema,
   receipt: ReceiptSchema,
   account: AccountSchema,
   'claim-refused': ClaimRefusedSchema,
@@ -349,8 +360,8 @@ export const COORDINATOR_MESSAGE_TYPES = Object.keys(COORDINATOR_SCHEMAS) as Coo
 export const AGENT_MESSAGE_TYPES = Object.keys(AGENT_SCHEMAS) as AgentMessageType[];
 
 /** The messages the coordinator signs; the agent drops the link when one is not signed by the pinned key. */
-export type SignedCoordinatorMessage = Hello | Beacon | Challenge | Verdict | Assign | Receipt | Account | ClaimRefused;
-export const SIGNED_TYPES = ['hello', 'beacon', 'challenge', 'verdict', 'assign', 'receipt', 'account', 'claim-refused'] as const satisfies readonly SignedCoordinatorMessage['t'][];
+export type SignedCoordinatorMessage = Hello | Beacon | Challenge | Verdict | Assign | Cancel | Receipt | Account | ClaimRefused;
+export const SIGNED_TYPES = ['hello', 'beacon', 'challenge', 'verdict', 'assign', 'cancel', 'receipt', 'account', 'claim-refused'] as const satisfies readonly SignedCoordinatorMessage['t'][];
 
 // ---------------------------------------------------------------------------
 // Parsing

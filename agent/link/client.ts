@@ -25,6 +25,7 @@ import {
   type Beacon,
   type Challenge,
   type CoordinatorMessage,
+  type JobUpdate,
   type Welcome,
 } from '../../proofs/messages.js';
 import { encodeRevealItems } from '../../proofs/pot.js';
@@ -60,6 +61,8 @@ export interface LinkOptions {
 
 type Phase = 'hello' | 'welcome' | 'streaming';
 
+const MAX_PENDING_JOB_UPDATES = 256;
+
 interface Session {
   ws: WebSocket;
   phase: Phase;
@@ -82,6 +85,8 @@ export class Link {
   private stopped = false;
   private status: LinkStatus;
   private beacon: Beacon | null = null;
+  /** Job updates not yet handed to a session: the latest per job, sent after the next welcome. */
+  private readonly jobOutbox = new Map<string, JobUpdate>();
 
   constructor(options: LinkOptions) {
     this.o = { window: 4, frameRecords: MAX_ATT_RECORDS, stableAfterMs: 60_000, silenceMs: 75_000, handshakeTimeoutMs: 15_000, adoptRemoteHead: false, ...options };
@@ -120,6 +125,29 @@ export class Link {
   /** New records were appended: send them if the window allows. */
   notify(): void {
     this.pump();
+  }
+
+  /**
+   * Tells the coordinator how a job it assigned is going. Sent at once when a
+   * session is up; otherwise the latest update per job waits for the next one.
+   * The job's usage record travels in the journal, so losing an update loses
+   * no pay: the coordinator accepts work from the record.
+   */
+  sendJob(update: Omit<JobUpdate, 't'>): void {
+    const msg: JobUpdate = { t: 'job', ...update };
+    const s = this.session;
+    if (s?.phase === 'streaming' && s.ws.readyState === WebSocket.OPEN) {
+      this.send(s, msg);
+      return;
+    }
+    this.jobOutbox.delete(msg.job);
+    this.jobOutbox.set(msg.job, msg);
+    // Bounded: the oldest updates go first; the coordinator still learns of finished jobs from their usage records.
+    while (this.jobOutbox.size > MAX_PENDING_JOB_UPDATES) {
+      const oldest = this.jobOutbox.keys().next();
+      if (oldest.done === true) break;
+      this.jobOutbox.delete(oldest.value);
+    }
   }
 
   snapshot(): LinkStatus {
@@ -325,6 +353,8 @@ export class Link {
     session.sentUpTo = remote?.seq ?? 0;
     this.setState('connected', null);
     this.o.logger.info({ remoteHead: remote?.seq ?? 0, localHead: local?.seq ?? 0 }, 'link established');
+    for (const update of this.jobOutbox.values()) this.send(session, update);
+    this.jobOutbox.clear();
     this.pump();
   }
 
@@ -420,6 +450,9 @@ export class Link {
       }
       case 'assign':
         this.emit(() => this.o.events?.onAssign?.(msg));
+        return;
+      case 'cancel':
+        this.emit(() => this.o.events?.onCancel?.(msg));
         return;
       case 'receipt':
         this.emit(() => this.o.events?.onReceipt?.(msg));

@@ -1,4 +1,4 @@
-import type { Account, Beacon, Challenge, Assign, ClaimRefused, Receipt, Inventory, Verdict } from '../../proofs/messages.js';
+import type { Account, Beacon, Cancel, Challenge, Assign, ClaimRefused, Receipt, Inventory, Verdict } from '../../proofs/messages.js';
 import type { RevealItem } from '../../proofs/pot.js';
 
 /** What the link needs from the journal (agent/journal implements it). */
@@ -37,6 +37,8 @@ export interface LinkEvents {
   onBeacon?(beacon: Beacon): void;
   onVerdict?(verdict: Verdict, challenge: Challenge, solution: { root: string; elapsedUs: number; device: string }): void;
   onAssign?(assign: Assign): void;
+  /** The coordinator withdrew a job it assigned. */
+  onCancel?(cancel: Cancel): void;
   onReceipt?(receipt: Receipt): void;
   /** The coordinator stored a claim record but did not pay it (the record stays acknowledged: it is not a rejected record). */
   onClaimRefused?(refusal: ClaimRefused): void;
