@@ -28,6 +28,7 @@ import { benchPotSolver } from './service/pot-solver.js';
 import { openGpuSource, type GpuSource } from './service/gpus.js';
 import { systemdNotifier, type Notifier } from './service/notify.js';
 import type { StatusDocument } from './status/index.js';
+import { openJobRunner, type JobRunner } from './workloads/index.js';
 
 export interface DaemonOptions {
   paths: AgentPaths;
@@ -88,6 +89,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
   let link: Link | null = null;
   let control: ControlServer | null = null;
   let metrics: MetricsServer | null = null;
+  let jobs: JobRunner | null = null;
   const timers: NodeJS.Timeout[] = [];
   // Earnings from the coordinator's account messages, and claims through the journal.
   const earnings = new EarningsDesk({
@@ -186,7 +188,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
       pot: state.pot,
       journal: { headSeq: stats.headSeq, headHash: stats.headHash, watermark: stats.watermark, backlog: stats.backlog, rejected: stats.rejected, recordsByKind: stats.recordsByKind, error: condition },
       earnings: earnings.status(),
-      jobs: [],
+      jobs: jobs?.jobs() ?? [],
     };
   }
 
@@ -220,6 +222,8 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
             const local = state.lastLocal ?? { device: solution.device, local: { memBwMBps: 0, fp32Gflops: 0, tensorGflops: null, h2dMBps: null, d2hMBps: null } };
             throughputAttestation({ ...(local as DeviceBench), device: solution.device }, { challenge, verdict, root: solution.root, elapsedUs: solution.elapsedUs });
           },
+          onAssign: (assign) => jobs?.assign(assign),
+          onCancel: (cancel) => jobs?.cancel(cancel),
           onReceipt: (receipt) => earnings.onReceipt(receipt),
           onClaimRefused: (refusal) => earnings.onClaimRefused(refusal),
           onAccount: (account) => earnings.onAccount(account),
@@ -240,6 +244,30 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     } else {
       log.warn('no coordinator configured (coordinatorUrl, coordinatorKey): attestations are journaled but not sent');
     }
+
+    // After the link: the runner reports through it, and on shutdown (reverse order) stops before the link's last flush.
+    const l2 = link;
+    const gpuSource = gpus;
+    jobs = await openJobRunner({
+      policy: { workloads: config.workloads, execAllowlist: config.execAllowlist, workloadUser: config.workloadUser, containerNetwork: config.containerNetwork },
+      dataDir: paths.dataDir,
+      logger: log.child({ component: 'jobs' }),
+      now,
+      ports: {
+        devices: () => gpuSource.inventory().gpus.map((g) => ({ uuid: g.uuid, index: g.index })),
+        energyMj: (uuid, fromMs, toMs) => gpuSource.energyMj(uuid, fromMs, toMs),
+        appendUsage: (body) => {
+          const seq = attest('usage', body);
+          // The runner keeps the usage and retries: signing resumes when the journal or the link recovers.
+          if (seq === null) throw new Error(state.journalError ?? 'not signing while the journal and the coordinator disagree');
+          return seq;
+        },
+        sendUpdate: (update) => l2?.sendJob(update),
+      },
+    });
+    jobs.start();
+    const runner = jobs;
+    shutdown.push({ name: 'jobs', run: () => runner.stop(config.jobGraceMs) });
 
     const handlers: Record<string, ControlHandler> = {
       status: () => snapshot(),

@@ -20,6 +20,7 @@ export const ERROR_CODES = {
   'bad-input': 'An input file or argument is malformed.',
   'config-invalid': 'The configuration file or an override has an unknown key or a bad value.',
   'io-error': 'A file could not be read or written.',
+  'job-state-invalid': 'The job runner\'s state file (jobs.json) is not readable JSON in the expected format.',
   // Journal
   'journal-corrupt': 'The journal database failed its integrity check.',
   'journal-locked': 'Another process holds the journal.',
