@@ -3,6 +3,7 @@ import { Command } from 'commander';
 import { runProgram } from '../common/cli.js';
 import { VERSION } from '../common/version.js';
 import { registerInitCommand } from './commands/init.js';
+import { registerJobsCommand } from './commands/jobs.js';
 import { registerLedgerCommand } from './commands/ledger.js';
 import { registerNodesCommand } from './commands/nodes.js';
 import { registerServeCommand } from './commands/serve.js';
@@ -22,6 +23,7 @@ registerServeCommand(program);
 registerNodesCommand(program);
 registerLedgerCommand(program);
 registerStakeCommand(program);
+registerJobsCommand(program);
 registerSimulateCommand(program);
 
 await runProgram(program);

@@ -14,6 +14,7 @@ import { systemClock, systemRandom, type Clock, type RandomBytes } from './clock
 import { Committer } from './committer.js';
 import { loadCoordinatorConfig, parseListen, rewardParamsOf, type CoordinatorConfig, type CoordinatorConfigInput } from './config.js';
 import { EpochCloser, proposedSchedule } from './epochs/index.js';
+import { JobDispatcher } from './jobs/index.js';
 import { Ledger, VestingTermsBook } from './ledger/index.js';
 import type { RewardParams } from './rewards/params.js';
 import { NodeRateLimiter } from './rate-limit.js';
@@ -48,6 +49,8 @@ export interface Coordinator {
   readonly epochs: EpochCloser;
   /** Accounts and claim decisions. */
   readonly ledger: Ledger;
+  /** Job dispatch (it also polls by itself); tests call tick() to run a pass now. */
+  readonly jobs: JobDispatcher;
   /** Starts accepting connections; defaults to config.listen. */
   listen(listen?: string): Promise<{ host: string; port: number; url: string }>;
   /** Node ids connected now. */
@@ -80,6 +83,7 @@ export async function createCoordinator(options: CoordinatorOptions): Promise<Co
   let analyser: Analyser | null = null;
   let beacons: Beacons | null = null;
   let closer: EpochCloser | null = null;
+  let dispatcher: JobDispatcher | null = null;
   try {
     await store.resetConnected();
     const rewardParams = rewardParamsOf(config);
@@ -100,8 +104,18 @@ export async function createCoordinator(options: CoordinatorOptions): Promise<Co
     beacons = new Beacons({ key: options.key, store, clock, random, intervalMs: config.beaconIntervalMs, log: log.child({ component: 'beacons' }), publish: (b) => server?.broadcast(b) });
     await beacons.start();
     const limiter = new NodeRateLimiter({ messagesPerSec: config.rateMessagesPerSec, messageBurst: config.rateMessageBurst, bytesPerSec: config.rateBytesPerSec, byteBurst: config.rateByteBurst });
-    server = createLinkServer({ key: options.key, store, committer, analyser, beacons, clock, random, config, limiter, ledger, log });
+    const jobs = new JobDispatcher({
+      store,
+      key: options.key,
+      clock,
+      settings: { pollMs: config.jobPollMs, maxAttempts: config.jobMaxAttempts, limits: { maxGpuPowerW: config.maxGpuPowerW, maxCpuPowerW: config.maxCpuPowerW, slackMs: config.jobSlackMs } },
+      link: () => (server === null ? null : { connected: () => server?.connected() ?? [], send: (node, m) => server?.session(node)?.sendJobMessage(m) ?? false }),
+      log: log.child({ component: 'jobs' }),
+    });
+    dispatcher = jobs;
+    server = createLinkServer({ key: options.key, store, committer, analyser, beacons, clock, random, config, limiter, ledger, jobs, log });
     const link = server;
+    jobs.start();
     closer = new EpochCloser({
       store,
       schedule,
@@ -129,6 +143,7 @@ export async function createCoordinator(options: CoordinatorOptions): Promise<Co
       rewardParams,
       epochs,
       ledger,
+      jobs,
       async listen(listen = config.listen) {
         const { host, port } = parseListen(listen);
         const bound = await link.listen(host, port);
@@ -141,6 +156,7 @@ export async function createCoordinator(options: CoordinatorOptions): Promise<Co
       close() {
         closed ??= (async () => {
           stopBeacons.stop();
+          await jobs.stop();
           await epochs.stop();
           await link.close();
           await committer.drain();
@@ -153,6 +169,7 @@ export async function createCoordinator(options: CoordinatorOptions): Promise<Co
     };
   } catch (e) {
     beacons?.stop();
+    await dispatcher?.stop();
     await closer?.stop();
     await analyser?.close();
     await store.close();

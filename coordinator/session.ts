@@ -19,7 +19,9 @@ import {
   PROTOCOL_VERSION,
   signCoordinatorMessage,
   verifyAuth,
+  type Assign,
   type Beacon,
+  type Cancel,
   type CloseCode,
   type NackCode,
 } from '../proofs/messages.js';
@@ -29,6 +31,7 @@ import { randomHex, type Clock, type RandomBytes, type TimerHandle } from './clo
 import type { Committer } from './committer.js';
 import type { CoordinatorConfig } from './config.js';
 import type { FrameAnalysis, ItemResult } from './frame.js';
+import type { JobDispatcher } from './jobs/index.js';
 import type { Ledger } from './ledger/index.js';
 import { NodeIngest } from './ingest.js';
 import { Challenger, type ChallengeSchedule } from './pot/challenger.js';
@@ -60,6 +63,8 @@ export interface SessionDeps {
   potSchedule: ChallengeSchedule;
   /** Accounts and claim decisions. */
   ledger: Ledger;
+  /** Assigned jobs: their updates and usage records. */
+  jobs: JobDispatcher;
   log: Logger;
 }
 
@@ -137,6 +142,13 @@ export class Session {
   /** Sends the node its account as of now (after an epoch close), in order with everything else sent. */
   sendAccount(): void {
     if (this.state === 'streaming') this.enqueue(() => this.pushAccount());
+  }
+
+  /** Sends a signed job message (assign, cancel); false when the session is not streaming. */
+  sendJobMessage(message: Assign | Cancel): boolean {
+    if (this.state !== 'streaming' || !this.isOpen()) return false;
+    this.send(message);
+    return true;
   }
 
   /** Issues a PoT challenge at once (operators and tests); false when one is already in progress. */
@@ -296,6 +308,7 @@ export class Session {
     this.log.info({ node: auth.node, head: info.headSeq, remote: { agent: auth.agent, gpus: auth.inventory.gpus.length } }, 'node connected');
     this.ping();
     this.challenger.start();
+    deps.jobs.nudge();
     // The account, and the decision on the latest claim again: a receipt lost to a disconnect still arrives.
     this.enqueue(async () => {
       await deps.ledger.decideUndecided(auth.node);
@@ -345,7 +358,7 @@ export class Session {
         if (m.t === 'commit') await this.challenger?.onCommit(m, arrived.mono);
         else if (m.t === 'reveal') await this.challenger?.onReveal(m);
         else if (m.t === 'auth') this.nack(null, 'unexpected-message', 'already authenticated');
-        else this.nack(null, 'unexpected-message', `job ${m.job}: no job with that id was assigned to this node`);
+        else if (!(await this.deps.jobs.onUpdate(this.nodeId as string, m))) this.nack(null, 'unexpected-message', `job ${m.job}: no job with that id was assigned to this node`);
         return;
       }
       case 'att': {
@@ -354,6 +367,7 @@ export class Session {
         if (out.ack !== null) this.send({ t: 'ack', seq: out.ack });
         if (out.nack !== null) this.nack(out.nack.seq, out.nack.code, out.nack.message);
         if (out.ack !== null) await this.settleClaims(a.items, out.ack);
+        if (out.ack !== null) await this.deps.jobs.settleUsage(this.nodeId as string, a.items, out.ack);
         if (out.equivocation) {
           this.log.error({ node: this.nodeId, seq: out.nack?.seq }, 'equivocation proven: node banned');
           this.close(CLOSE.fork, 'equivocation: two records for one seq; node banned');

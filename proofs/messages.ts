@@ -135,6 +135,13 @@ export const JobParamsSchema = z
   .record(z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, 'keys must be 1-64 characters of A-Z a-z 0-9 _ . -'), paramValue)
   .refine((p) => Object.keys(p).length <= 64, 'must have at most 64 keys');
 
+/** A `pot` job's params: a PoT run for the given seed; deterministic, so redundant runs can be compared. */
+export const PotJobParamsSchema = z.strictObject({
+  seed: z.string().regex(/^[0-9a-f]{64}$/, 'must be 64 lowercase hex characters'),
+  n: potN,
+  reps: potReps,
+});
+
 // ---------------------------------------------------------------------------
 // Coordinator -> agent
 

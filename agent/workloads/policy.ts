@@ -8,8 +8,7 @@
 import { isAbsolute, normalize } from 'node:path';
 import { z } from 'zod';
 import { describeZodIssues, type WORKLOAD_KINDS } from '../../proofs/envelope.js';
-import type { Assign } from '../../proofs/messages.js';
-import { POT_MAX_N, POT_MAX_REPS, POT_MIN_N, POT_N_MULTIPLE } from '../../proofs/pot.js';
+import { PotJobParamsSchema, type Assign } from '../../proofs/messages.js';
 
 export type WorkloadKind = (typeof WORKLOAD_KINDS)[number];
 
@@ -44,11 +43,7 @@ const envEntries = z
   .max(64)
   .default([]);
 
-const PotParams = z.strictObject({
-  seed: z.string().regex(/^[0-9a-f]{64}$/, 'must be 64 lowercase hex characters'),
-  n: z.number().int().min(POT_MIN_N).max(POT_MAX_N).refine((n) => n % POT_N_MULTIPLE === 0, `must be a multiple of ${POT_N_MULTIPLE}`),
-  reps: z.number().int().min(1).max(POT_MAX_REPS),
-});
+const PotParams = PotJobParamsSchema;
 const BenchParams = z.strictObject({ quick: z.boolean().default(true) });
 const ExecParams = z.strictObject({
   command: z.string().min(1).max(4096),

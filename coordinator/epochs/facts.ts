@@ -18,15 +18,19 @@
  * Every node seen before the epoch ended takes part, except one banned
  * before it began. Nothing read here can change once the epoch is closable
  * (every source is stamped before its end plus the close delay), so a second
- * close gathers the same facts. No jobs are assigned by this coordinator yet:
- * work W and busy time are empty.
+ * close gathers the same facts.
+ * - work: jobs credited during the epoch (usage accepted, and for a
+ *   redundant job its audit decided; a disputed one is not credited), each
+ *   with its fee and audit; busy time is each one's span from assignment to
+ *   its usage's judgement, clipped to the epoch (the coordinator's clock).
  */
-import type { EpochInput, FraudProof, NodeEpochFacts, VerdictFact } from '../rewards/facts.js';
+import type { EpochInput, FraudProof, JobFact, NodeEpochFacts, VerdictFact } from '../rewards/facts.js';
 import type { RewardParams } from '../rewards/params.js';
 import { sortVerdicts } from '../rewards/capacity.js';
 import { coveredMs, type UptimeAttestation } from '../rewards/uptime.js';
 import { vestedAmount } from '../rewards/vesting.js';
 import type { StakeCredit, UptimeRecordFact, VerdictRecordFact } from '../store/ledger-types.js';
+import type { JobRow } from '../store/job-types.js';
 import type { Store } from '../store/types.js';
 import type { VestingTerms } from '../ledger/terms.js';
 import type { EpochWindow } from './schedule.js';
@@ -67,6 +71,20 @@ function group<T extends { node: string }>(rows: readonly T[]): Map<string, T[]>
   return out;
 }
 
+export function jobFact(j: JobRow): JobFact {
+  return { id: j.id, fee: j.fee, audit: j.audit === 'passed' || j.audit === 'failed' ? j.audit : 'none' };
+}
+
+/** Time spent on jobs inside [startMs, endMs): each job from its assignment to its usage's judgement. */
+export function busyMs(jobs: readonly JobRow[], startMs: number, endMs: number): number {
+  let total = 0;
+  for (const j of jobs) {
+    if (j.assignedAt === null || j.usageAt === null) continue;
+    total += Math.max(0, Math.min(endMs, j.usageAt) - Math.max(startMs, j.assignedAt));
+  }
+  return total;
+}
+
 export interface GatherOptions {
   window: EpochWindow;
   params: RewardParams;
@@ -85,6 +103,7 @@ export async function gatherEpochInput(store: Store, { window: w, params, carryI
   const fraud = group(await store.equivocationFacts(w.startMs, w.endMs));
   const credits = group(await store.stakeCredits(w.endMs));
   const slashed = await store.slashedTotals(w.index);
+  const work = group((await store.creditedJobs(w.startMs, w.endMs)).filter((j): j is JobRow & { node: string } => j.node !== null));
   // Earlier epochs still vesting at this epoch's end (older ones have vested in full), and the previous one for reputation.
   const vestingEpochs = Math.ceil(longestVestingMs / params.epochMs) + 1;
   const earlier = w.index === 0 ? [] : await store.ledgerEntries({ fromEpoch: Math.max(0, w.index - vestingEpochs), toEpoch: w.index - 1 });
@@ -99,9 +118,9 @@ export async function gatherEpochInput(store: Store, { window: w, params, carryI
     return {
       node: n.id,
       coveredMs: coveredMs(attestations, w.startMs, params),
-      busyMs: 0,
+      busyMs: Math.min(params.epochMs, busyMs(work.get(n.id) ?? [], w.startMs, w.endMs)),
       verdicts: sortVerdicts((verdicts.get(n.id) ?? []).map(verdictFact)),
-      jobs: [],
+      jobs: (work.get(n.id) ?? []).map(jobFact),
       stake: epochStake(credits.get(n.id) ?? [], slashed.get(n.id) ?? 0, w.startMs, w.endMs),
       reputation: reputation.get(n.id) ?? null,
       unvested: (grants.get(n.id) ?? []).reduce((sum, g) => sum + g.earned - vestedAmount({ amount: g.earned, startMs: g.endMs }, w.endMs, termsOf(g.epoch)), 0),

@@ -5,6 +5,8 @@ import type { Store } from './types.js';
 
 export type * from './types.js';
 export type * from './ledger-types.js';
+export type * from './job-types.js';
+export { COORDINATOR_JOB_STATES, OPEN_JOB_STATES, USAGE_REFUSAL_CODES } from './job-types.js';
 export { openSqliteStore, SqliteStore, SQLITE_SCHEMA_VERSION } from './sqlite.js';
 
 /** The file of a `sqlite:FILE` store URL, resolved; throws config-invalid for any other form. */

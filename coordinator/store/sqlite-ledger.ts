@@ -22,6 +22,7 @@ import type {
   VerdictRecordFact,
 } from './ledger-types.js';
 import type { RecordRow } from './types.js';
+import { SqliteJobs } from './sqlite-jobs.js';
 
 /** Schema version 2 (appended to sqlite.ts MIGRATIONS). */
 export const LEDGER_MIGRATION = `
@@ -218,12 +219,13 @@ function filterParams(filter: LedgerFilter): { node?: string; from: number; to: 
   return { ...(filter.node === undefined ? {} : { node: filter.node }), from: filter.fromEpoch ?? 0, to: filter.toEpoch ?? Number.MAX_SAFE_INTEGER };
 }
 
-export class SqliteLedger implements LedgerStore {
+export class SqliteLedger extends SqliteJobs implements LedgerStore {
   private readonly ledgerStmts;
   private readonly writeClose: (close: EpochClose) => boolean;
   private readonly writeClaim: (claim: ClaimRow) => boolean;
 
-  constructor(protected readonly db: Database.Database) {
+  constructor(db: Database.Database) {
+    super(db);
     this.ledgerStmts = {
       schedule: db.prepare('SELECT genesis_ms AS genesisMs, epoch_ms AS epochMs FROM epoch_schedule WHERE id = 1'),
       insertSchedule: db.prepare('INSERT INTO epoch_schedule (id, genesis_ms, epoch_ms) VALUES (1, ?, ?) ON CONFLICT (id) DO NOTHING'),

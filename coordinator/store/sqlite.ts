@@ -24,6 +24,7 @@ import type {
   VerdictRow,
 } from './types.js';
 import { LEDGER_MIGRATION, SqliteLedger } from './sqlite-ledger.js';
+import { JOBS_MIGRATION } from './sqlite-jobs.js';
 
 /** Schema versions in order; index i migrates user_version i to i + 1. Append, never edit. */
 const MIGRATIONS: readonly string[] = [
@@ -101,6 +102,8 @@ const MIGRATIONS: readonly string[] = [
   `,
   // 2: epochs, the ledger, stake credits and claims.
   LEDGER_MIGRATION,
+  // 3: jobs and usage judgements.
+  JOBS_MIGRATION,
 ];
 
 export const SQLITE_SCHEMA_VERSION = MIGRATIONS.length;

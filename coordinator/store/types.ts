@@ -10,6 +10,7 @@
  * - equivocation evidence and the ban it causes are written together.
  */
 import type { Inventory } from '../../proofs/messages.js';
+import type { JobStore } from './job-types.js';
 import type { LedgerStore } from './ledger-types.js';
 
 export interface NodeInfo {
@@ -126,8 +127,8 @@ export interface NodeSeen {
   at: number;
 }
 
-/** Records, nodes and PoT (here), and the ledger: epochs, stake, claims (ledger-types.ts). */
-export interface Store extends LedgerStore {
+/** Records, nodes and PoT (here), the ledger: epochs, stake, claims (ledger-types.ts), and jobs (job-types.ts). */
+export interface Store extends LedgerStore, JobStore {
   /** Where the data lives, for logs (never a password). */
   readonly description: string;
   /** Creates the node on first sight; marks it connected; returns it. */

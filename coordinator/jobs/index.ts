@@ -1,0 +1,4 @@
+export { decideAudit, maxReplicas, type AuditDecision } from './audit.js';
+export { JobDispatcher, type DispatcherSettings, type JobLink } from './dispatcher.js';
+export { buildJobs, type SubmitInput } from './submit.js';
+export { judgeUsage, type UsageContext, type UsageLimits } from './usage.js';
