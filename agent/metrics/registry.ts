@@ -54,6 +54,7 @@ export function createMetricsRegistry(snapshot: () => StatusDocument, now: () =>
   simple('capanode_pot_verified_gflops', 'GFLOP/s of the latest Proof of Throughput verdict.', (s) => (s.pot === null ? null : s.pot.gflops));
   simple('capanode_reputation', 'Reputation the coordinator reports, 0..1.', (s) => s.earnings.reputation);
   simple('capanode_findings', 'Health findings currently raised.', (s) => s.findings.length);
+  simple('capanode_jobs_running', 'Jobs the coordinator assigned that run now (one per GPU at most).', (s) => s.jobs.length);
   new Gauge({
     name: 'capanode_link_state',
     help: '1 for the link\'s current state.',

@@ -19,6 +19,10 @@ describe('metrics', () => {
     expect(text).toContain('capanode_link_state{state="backoff"} 0');
     expect(text).toContain('capanode_records{kind="uptime"} 40');
     expect(text).toContain('capanode_earnings_microcredits{state="vested"} 2000000');
+    expect(text).toContain('capanode_jobs_running 0');
+    doc = sampleStatus({ jobs: [{ job: 'j1', workload: 'exec', state: 'running', device: 'GPU-11111111-2222-3333-4444-555555555555', startedAt: 1 }] });
+    expect(await registry.metrics()).toContain('capanode_jobs_running 1');
+    doc = sampleStatus();
     // A GPU that disappears and an unknown value leave no stale series behind.
     doc = sampleStatus({ gpus: [], link: { ...doc.link, lastAckAt: null } });
     const after = await registry.metrics();
