@@ -238,11 +238,12 @@ export class JobDispatcher {
       if (j.node === null || (j.state !== 'assigned' && j.state !== 'running')) continue;
       load.set(j.node, (load.get(j.node) ?? 0) + 1);
     }
+    // One query for every node's inventory, not one per connected node: a coordinator may hold thousands.
+    const here = new Set(connected);
     const capacity = new Map<string, number>();
-    for (const node of connected) {
-      const info = await store.getNode(node);
-      if (info === null || info.banned) continue;
-      capacity.set(node, Math.max(1, info.inventory?.gpus.length ?? 0));
+    for (const info of await store.listNodes()) {
+      if (!here.has(info.id) || info.banned) continue;
+      capacity.set(info.id, Math.max(1, info.inventory?.gpus.length ?? 0));
     }
     for (const job of queued) {
       if (job.redundancy > 1 && !groups.has(job.group)) groups.set(job.group, new Set((await store.listJobs({ group: job.group })).map((r) => r.node).filter((n): n is string => n !== null)));
