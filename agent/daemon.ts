@@ -206,7 +206,10 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
         coordinatorKey,
         key,
         journal,
-        inventory: () => ({ gpus: gpus?.inventory().gpus.map((g) => ({ uuid: g.uuid, name: g.name, memoryMiB: g.memTotalMiB ?? 0 })) ?? [] }),
+        inventory: () => ({
+          gpus:
+            gpus?.inventory().gpus.map((g) => ({ uuid: g.uuid, name: g.name, memoryMiB: g.memTotalMiB ?? 0, ...(g.powerLimitW === null || g.powerLimitW < 1 || g.powerLimitW > 10_000 ? {} : { powerLimitW: g.powerLimitW }) })) ?? [],
+        }),
         agentVersion: VERSION,
         solver,
         logger: log.child({ component: 'link' }),

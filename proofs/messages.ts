@@ -107,6 +107,8 @@ export const InventorySchema = z.strictObject({
         uuid: GpuUuidSchema,
         name: z.string().min(1).max(128),
         memoryMiB: uint.max(16 * 1024 * 1024),
+        /** The enforced power limit (W) nvidia-smi reports; absent when unknown. Bounds the energy a usage record may claim. */
+        powerLimitW: uint.min(1).max(10_000).optional(),
       }),
     )
     .max(64),

@@ -9,7 +9,7 @@ import { collectFindings, probeInventory, readXidErrors, Telemetry, type Invento
 import type { FindingStatus, GpuStatus } from '../status/index.js';
 
 export interface GpuSource {
-  inventory(): { gpus: { index: number; uuid: string; name: string; memTotalMiB: number | null }[] };
+  inventory(): { gpus: { index: number; uuid: string; name: string; memTotalMiB: number | null; powerLimitW: number | null }[] };
   /** The uptime attestation's per-GPU figures for a window. */
   summarize(fromMs: number, toMs: number): BodyOf['uptime']['gpus'];
   /** Energy used by one GPU over a window (mJ), for job metering. */
@@ -45,7 +45,9 @@ export async function openGpuSource(options: { intervalMs: number; dataDir: stri
   refreshXid();
 
   return {
-    inventory: () => ({ gpus: inventory.gpus.map((g) => ({ index: g.index, uuid: g.uuid, name: g.name, memTotalMiB: g.memoryTotalMiB })) }),
+    inventory: () => ({
+      gpus: inventory.gpus.map((g) => ({ index: g.index, uuid: g.uuid, name: g.name, memTotalMiB: g.memoryTotalMiB, powerLimitW: g.power.limitMw === null ? null : Math.ceil(g.power.limitMw / 1000) })),
+    }),
     summarize(fromMs, toMs) {
       if (telemetry === null) return [];
       return telemetry.summarize(fromMs, toMs).map((w) => ({ uuid: w.uuid, util: w.util, memUsedMiB: w.memUsedMiB, tempC: w.tempC, powerMw: w.powerMw, smClockMhz: w.smClockMhz }));

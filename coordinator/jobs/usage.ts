@@ -3,8 +3,8 @@
  * record is work only if this coordinator assigned that job to that node,
  * it ran inside the job's window (by the coordinator's clock, allowing for
  * the node's measured skew), on a device the node reported, and the energy
- * it claims is physically possible: at most the device's power ceiling for
- * the time it ran. The record itself stays in the node's chain either way;
+ * it claims is physically possible: at most the GPU's power limit (as the
+ * node reported it, capped by the coordinator's ceiling) for the time it ran. The record itself stays in the node's chain either way;
  * a refusal only means it earns nothing.
  */
 import type { UsageBody } from '../../proofs/envelope.js';
@@ -12,7 +12,7 @@ import type { Inventory } from '../../proofs/messages.js';
 import type { JobRow, UsageVerdict } from '../store/job-types.js';
 
 export interface UsageLimits {
-  /** Most a GPU can draw (W): the inventory carries no power limit, so the coordinator sets the ceiling. */
+  /** Most a GPU can draw (W): the ceiling over any power limit a node reports (the report is the node's word). */
   maxGpuPowerW: number;
   /** Most a CPU-only job's host can draw (W). */
   maxCpuPowerW: number;
@@ -48,8 +48,10 @@ export function judgeUsage(job: JobRow | null, usage: UsageBody, ctx: UsageConte
   let ceilingW: number;
   if (usage.device === 'cpu') ceilingW = ctx.limits.maxCpuPowerW;
   else {
-    if (ctx.inventory?.gpus.some((g) => g.uuid === usage.device) !== true) return refuse('usage-device', `device ${usage.device} is not among the GPUs the node reported`);
-    ceilingW = ctx.limits.maxGpuPowerW;
+    const gpu = ctx.inventory?.gpus.find((g) => g.uuid === usage.device);
+    if (gpu === undefined) return refuse('usage-device', `device ${usage.device} is not among the GPUs the node reported`);
+    // The GPU's own power limit, as the node reported it, never above the coordinator's ceiling.
+    ceilingW = Math.min(ctx.limits.maxGpuPowerW, gpu.powerLimitW ?? ctx.limits.maxGpuPowerW);
   }
   // W x ms = mJ.
   const ceilingMj = ceilingW * wall;

@@ -43,5 +43,9 @@ describe('judging a usage record', () => {
     expect(code(judgeUsage(job, { ...usage, device: 'GPU-99999999-2222-3333-4444-555555555555' }, ctx))).toBe('usage-device');
     expect(code(judgeUsage(job, { ...usage, device: 'cpu', energyMj: 5_000_001 }, ctx))).toBe('usage-energy');
     expect(code(judgeUsage(job, { ...usage, workload: 'pot' }, ctx))).toBe('usage-workload');
+    // The GPU's reported power limit bounds it more tightly than the coordinator's ceiling: 350 W for 10 s.
+    const limited: UsageContext = { ...ctx, inventory: { gpus: [{ uuid: GPU, name: 'RTX 3090', memoryMiB: 24_576, powerLimitW: 350 }] } };
+    expect(code(judgeUsage(job, { ...usage, energyMj: 3_500_000 }, limited))).toBe('accepted');
+    expect(judgeUsage(job, { ...usage, energyMj: 3_500_001 }, limited)).toMatchObject({ accepted: false, code: 'usage-energy', reason: expect.stringContaining('350 W') as unknown });
   });
 });
