@@ -49,7 +49,7 @@ export const JOBS_MIGRATION = `
   );
 `;
 
-interface JobDbRow {
+export interface JobDbRow {
   id: string;
   grp: string;
   workload: JobRow['workload'];
@@ -78,7 +78,7 @@ interface JobDbRow {
   credited_at: number | null;
 }
 
-function toJob(r: JobDbRow): JobRow {
+export function toJob(r: JobDbRow): JobRow {
   return {
     id: r.id,
     group: r.grp,
@@ -110,7 +110,7 @@ function toJob(r: JobDbRow): JobRow {
 }
 
 /** JobPatch field -> column, and how its value is stored. */
-const COLUMNS: { [K in keyof Required<JobPatch>]: [string, (v: NonNullable<JobPatch[K]> | null) => string | number | null] } = {
+export const JOB_COLUMNS: { [K in keyof Required<JobPatch>]: [string, (v: NonNullable<JobPatch[K]> | null) => string | number | null] } = {
   node: ['node', (v) => v],
   state: ['state', (v) => v],
   rejectedBy: ['rejected_by', (v) => JSON.stringify(v ?? [])],
@@ -134,7 +134,7 @@ function assignments(patch: JobPatch): { sql: string; values: (string | number |
   const sets: string[] = [];
   const values: (string | number | null)[] = [];
   for (const [key, value] of Object.entries(patch) as [keyof JobPatch, unknown][]) {
-    const [column, encode] = COLUMNS[key] as [string, (v: unknown) => string | number | null];
+    const [column, encode] = JOB_COLUMNS[key] as [string, (v: unknown) => string | number | null];
     sets.push(`${column} = ?`);
     values.push(encode(value ?? null));
   }

@@ -102,7 +102,7 @@ export const LEDGER_MIGRATION = `
   );
 `;
 
-interface EpochDbRow {
+export interface EpochDbRow {
   idx: number;
   start_ms: number;
   end_ms: number;
@@ -121,7 +121,7 @@ interface EpochDbRow {
   summary: string;
 }
 
-interface LedgerDbRow {
+export interface LedgerDbRow {
   epoch: number;
   node: string;
   end_ms: number;
@@ -136,7 +136,7 @@ interface LedgerDbRow {
   payout?: string;
 }
 
-interface ClaimDbRow {
+export interface ClaimDbRow {
   node: string;
   seq: number;
   hash: string;
@@ -151,7 +151,7 @@ interface ClaimDbRow {
   allocations: string | null;
 }
 
-function toEpochRow(r: EpochDbRow): EpochRow {
+export function toEpochRow(r: EpochDbRow): EpochRow {
   return {
     index: r.idx,
     startMs: r.start_ms,
@@ -172,7 +172,7 @@ function toEpochRow(r: EpochDbRow): EpochRow {
   };
 }
 
-function toEntry(r: LedgerDbRow): LedgerEntry {
+export function toEntry(r: LedgerDbRow): LedgerEntry {
   return {
     epoch: r.epoch,
     node: r.node,
@@ -187,11 +187,11 @@ function toEntry(r: LedgerDbRow): LedgerEntry {
   };
 }
 
-function toDetail(r: LedgerDbRow): LedgerDetail {
+export function toDetail(r: LedgerDbRow): LedgerDetail {
   return { ...toEntry(r), facts: JSON.parse(r.facts ?? 'null') as LedgerDetail['facts'], payout: JSON.parse(r.payout ?? 'null') as LedgerDetail['payout'] };
 }
 
-function toClaim(r: ClaimDbRow): ClaimRow {
+export function toClaim(r: ClaimDbRow): ClaimRow {
   return {
     node: r.node,
     seq: r.seq,
@@ -215,7 +215,7 @@ const CLAIM_SELECT = `
   SELECT c.*, (SELECT json_group_array(json_object('epoch', a.epoch, 'amount', a.amount)) FROM claim_allocations a WHERE a.node = c.node AND a.seq = c.seq) AS allocations
   FROM claims c`;
 
-function filterParams(filter: LedgerFilter): { node?: string; from: number; to: number } {
+export function filterParams(filter: LedgerFilter): { node?: string; from: number; to: number } {
   return { ...(filter.node === undefined ? {} : { node: filter.node }), from: filter.fromEpoch ?? 0, to: filter.toEpoch ?? Number.MAX_SAFE_INTEGER };
 }
 

@@ -27,7 +27,7 @@ import { LEDGER_MIGRATION, SqliteLedger } from './sqlite-ledger.js';
 import { JOBS_MIGRATION } from './sqlite-jobs.js';
 
 /** Schema versions in order; index i migrates user_version i to i + 1. Append, never edit. */
-const MIGRATIONS: readonly string[] = [
+export const SQLITE_MIGRATIONS: readonly string[] = [
   `
   CREATE TABLE nodes (
     id          TEXT PRIMARY KEY,
@@ -106,9 +106,9 @@ const MIGRATIONS: readonly string[] = [
   JOBS_MIGRATION,
 ];
 
-export const SQLITE_SCHEMA_VERSION = MIGRATIONS.length;
+export const SQLITE_SCHEMA_VERSION = SQLITE_MIGRATIONS.length;
 
-interface NodeDbRow {
+export interface NodeDbRow {
   id: string;
   head_seq: number;
   head_hash: string | null;
@@ -125,7 +125,7 @@ interface NodeDbRow {
   verdict_at: number | null;
 }
 
-function toNodeInfo(row: NodeDbRow): NodeInfo {
+export function toNodeInfo(row: NodeDbRow): NodeInfo {
   let inventory: NodeInfo['inventory'] = null;
   if (row.inventory !== null) {
     const parsed = InventorySchema.safeParse(JSON.parse(row.inventory));
@@ -191,18 +191,18 @@ export function openSqliteStore(file: string, options: { readonly?: boolean } = 
 
 function migrate(db: Database.Database, file: string, readonly: boolean): void {
   const version = db.pragma('user_version', { simple: true }) as number;
-  if (version > MIGRATIONS.length) {
-    throw new CapanodeError('store-schema', `the store ${file} has schema version ${version}; this coordinator knows up to ${MIGRATIONS.length}`, {
+  if (version > SQLITE_MIGRATIONS.length) {
+    throw new CapanodeError('store-schema', `the store ${file} has schema version ${version}; this coordinator knows up to ${SQLITE_MIGRATIONS.length}`, {
       hint: 'Run a newer capanode-coordinator, or restore a backup made by this version.',
     });
   }
-  if (version === MIGRATIONS.length) return;
+  if (version === SQLITE_MIGRATIONS.length) return;
   if (readonly) {
-    throw new CapanodeError('store-schema', `the store ${file} has schema version ${version}, older than ${MIGRATIONS.length}`, { hint: 'Start `capanode-coordinator serve` on it once to migrate it.' });
+    throw new CapanodeError('store-schema', `the store ${file} has schema version ${version}, older than ${SQLITE_MIGRATIONS.length}`, { hint: 'Start `capanode-coordinator serve` on it once to migrate it.' });
   }
   db.transaction(() => {
-    for (let v = version; v < MIGRATIONS.length; v++) db.exec(MIGRATIONS[v] as string);
-    db.pragma(`user_version = ${MIGRATIONS.length}`);
+    for (let v = version; v < SQLITE_MIGRATIONS.length; v++) db.exec(SQLITE_MIGRATIONS[v] as string);
+    db.pragma(`user_version = ${SQLITE_MIGRATIONS.length}`);
   })();
 }
 

@@ -12,6 +12,7 @@ import type { CoordinatorConfigInput } from '../../coordinator/config.js';
 import { buildEnvelope, signEnvelope, ZERO_HASH, type BodyOf, type Kind, type VerifiedRecord } from '../../proofs/envelope.js';
 import type { KeyPair } from '../../proofs/keys.js';
 import { testKey } from './keys.js';
+import { freshPostgresUrl } from './postgres.js';
 import { tempDir } from './tmp.js';
 
 /** 2025-11-24T16:00:00Z: a round minute, so aligned and unaligned epochs agree. */
@@ -56,6 +57,8 @@ export class FakeClock implements Clock {
 
 export async function settle(): Promise<void> {
   for (let i = 0; i < 20; i++) await new Promise((r) => setImmediate(r));
+  // PostgreSQL answers over a socket: give its round trips real time to land.
+  if (process.env.TEST_STORE === 'postgres') await new Promise((r) => setTimeout(r, 40));
 }
 
 export const EPOCH_MS = 60_000;
@@ -87,7 +90,8 @@ export async function startLedgerCoordinator(
   options: { clock?: FakeClock; storeUrl?: string; config?: Partial<CoordinatorConfigInput>; logger?: Logger; key?: KeyPair } = {},
 ): Promise<LedgerCoordinator> {
   const clock = options.clock ?? new FakeClock();
-  const storeUrl = options.storeUrl ?? `sqlite:${join(tempDir('capanode-ledger-'), 'ledger.db')}`;
+  // TEST_STORE=postgres runs every suite built on this fixture against PostgreSQL (.ci/run does).
+  const storeUrl = options.storeUrl ?? (process.env.TEST_STORE === 'postgres' ? await freshPostgresUrl() : `sqlite:${join(tempDir('capanode-ledger-'), 'ledger.db')}`);
   const key = options.key ?? testKey('ledger-coordinator');
   const coordinator = await startCoordinator({
     key,

@@ -6,6 +6,8 @@ import type { KeyPair } from '../../../proofs/keys.js';
 import { testKey } from '../../helpers/keys.js';
 import { ChainBuilder, settle, startLedgerCoordinator, type LedgerCoordinator } from '../../helpers/ledger-fixture.js';
 import { SimAgent } from '../../helpers/sim-agent.js';
+import { until } from '../../helpers/processes.js';
+import { freshStoreUrl, STORE_KINDS } from '../../helpers/postgres.js';
 
 const GPU = 'GPU-11111111-2222-3333-4444-555555555555';
 let c: LedgerCoordinator;
@@ -37,7 +39,8 @@ async function submit(input: Partial<SubmitInput> & { id: string }): Promise<voi
 /** Lets the dispatcher poll (jobPollMs) and messages arrive. */
 async function poll(): Promise<void> {
   await c.clock.advance(1_000);
-  await new Promise((r) => setTimeout(r, 30));
+  await c.coordinator.jobs.tick();
+  await new Promise((r) => setTimeout(r, 50));
   await settle();
 }
 
@@ -50,15 +53,21 @@ async function report(n: Node, body: Partial<UsageBody> & { job: string }, state
   const now = c.clock.now();
   const rec = n.chain.next('usage', { workload: 'exec', device: GPU, startedAt: now - 2_000, endedAt: now, gpuMs: 2_000, energyMj: 600_000, exitCode: 0, outputSha256: 'a'.repeat(64), ...body }, now);
   n.agent.sendRecords([rec]);
-  await n.agent.waitForAck(rec.record.env.seq);
-  if (state !== null) n.agent.send({ t: 'job', job: body.job, state, reason: null, usageSeq: rec.record.env.seq });
-  await new Promise((r) => setTimeout(r, 30));
-  await settle();
+  const seq = rec.record.env.seq;
+  await n.agent.waitForAck(seq);
+  const store = c.coordinator.store;
+  // Judged: accepted on the job, or refused.
+  await until(async () => (await store.getJob(body.job))?.usageSeq === seq || (await store.usageRefusals(n.key.id)).some((r) => r.seq === seq), 5_000, `usage seq ${seq} to be judged`);
+  if (state !== null) {
+    n.agent.send({ t: 'job', job: body.job, state, reason: null, usageSeq: seq });
+    await until(async () => (await store.getJob(body.job))?.finishedAt != null, 5_000, `job ${body.job} to end`);
+  }
 }
 
-describe('the coordinator\'s jobs', () => {
+describe.each(STORE_KINDS)('the coordinator\'s jobs (%s store)', (kind) => {
+  const start = async (config: Parameters<typeof startLedgerCoordinator>[0] = {}) => startLedgerCoordinator({ ...config, storeUrl: await freshStoreUrl(kind) });
   it('assigns a queued job with a signed assign, follows it, and credits its usage as the epoch\'s work', async () => {
-    c = await startLedgerCoordinator();
+    c = await start();
     const a = await node('jobs-a');
     await submit({ id: 'j1', node: a.key.id });
     await poll();
@@ -66,8 +75,7 @@ describe('the coordinator\'s jobs', () => {
     expect(assign).toMatchObject({ job: 'j1', workload: 'exec', params: { command: '/opt/jobs/x' }, deadlineMs: 60_000 });
     expect(verifyCoordinatorMessage(assign!, c.coordinator.id)).toBe(true);
     a.agent.send({ t: 'job', job: 'j1', state: 'running', reason: null, usageSeq: null });
-    await settle();
-    expect((await c.coordinator.store.getJob('j1'))?.state).toBe('running');
+    await until(async () => (await c.coordinator.store.getJob('j1'))?.state === 'running', 5_000, 'the job to run');
     await c.clock.advance(3_000);
     await report(a, { job: 'j1' });
     const j1 = await c.coordinator.store.getJob('j1');
@@ -75,6 +83,7 @@ describe('the coordinator\'s jobs', () => {
     expect(j1?.creditedAt).toBe(c.clock.now());
     // The epoch's facts carry the job, its fee and the busy time.
     await c.clock.advance(70_000);
+    await until(async () => (await c.coordinator.store.ledgerDetails({ node: a.key.id, fromEpoch: 0, toEpoch: 0 })).length === 1, 5_000, 'epoch 0 to close');
     const [detail] = await c.coordinator.store.ledgerDetails({ node: a.key.id, fromEpoch: 0, toEpoch: 0 });
     expect(detail?.facts.jobs).toEqual([{ id: 'j1', fee: 1_000, audit: 'none' }]);
     expect(detail?.facts.busyMs).toBe(j1!.usageAt! - j1!.assignedAt!);
@@ -82,7 +91,7 @@ describe('the coordinator\'s jobs', () => {
   });
 
   it('refuses usage for a job never assigned, for another node\'s job, and with impossible energy', async () => {
-    c = await startLedgerCoordinator();
+    c = await start();
     const a = await node('jobs-a');
     const b = await node('jobs-b');
     await submit({ id: 'j1', node: a.key.id });
@@ -107,7 +116,7 @@ describe('the coordinator\'s jobs', () => {
   });
 
   it('puts a rejected job back in the queue for another node, and fails it after maxAttempts', async () => {
-    c = await startLedgerCoordinator({ config: { jobMaxAttempts: 2 } });
+    c = await start({ config: { jobMaxAttempts: 2 } });
     const a = await node('jobs-a');
     const b = await node('jobs-b');
     await submit({ id: 'j1' });
@@ -124,7 +133,7 @@ describe('the coordinator\'s jobs', () => {
   });
 
   it('delivers a signed cancel to the node running the job; a queued job is withdrawn at once', async () => {
-    c = await startLedgerCoordinator();
+    c = await start();
     const a = await node('jobs-a');
     await submit({ id: 'j1', node: a.key.id });
     await poll();
@@ -134,22 +143,22 @@ describe('the coordinator\'s jobs', () => {
     expect(cancel).toMatchObject({ job: 'j1', reason: 'customer withdrew' });
     expect(verifyCoordinatorMessage(cancel!, c.coordinator.id)).toBe(true);
     a.agent.send({ t: 'job', job: 'j1', state: 'cancelled', reason: 'cancelled by the coordinator', usageSeq: null });
-    await settle();
-    expect((await c.coordinator.store.getJob('j1'))?.state).toBe('cancelled');
+    await until(async () => (await c.coordinator.store.getJob('j1'))?.state === 'cancelled', 5_000, 'the job to be cancelled');
   });
 
   it('writes off a job whose node goes silent past the deadline', async () => {
-    c = await startLedgerCoordinator({ config: { jobSlackMs: 1_000 } });
+    c = await start({ config: { jobSlackMs: 1_000 } });
     const a = await node('jobs-a');
     await submit({ id: 'j1', node: a.key.id, deadlineMs: 5_000 });
     await poll();
     await c.clock.advance(7_000);
-    await settle();
+    await c.coordinator.jobs.tick();
+    await until(async () => (await c.coordinator.store.getJob('j1'))?.usageAt != null, 5_000, 'the job to be written off');
     expect(await c.coordinator.store.getJob('j1')).toMatchObject({ state: 'lost', usageAccepted: false, creditedAt: null });
   });
 
   it('redundant execution: honest replicas agree; a different digest is flagged', async () => {
-    c = await startLedgerCoordinator();
+    c = await start();
     const nodes = [await node('jobs-a'), await node('jobs-b'), await node('jobs-c')];
     await submit({ id: 'agree', workload: 'pot', params: { seed: 'ab'.repeat(32), n: 64, reps: 2 }, redundancy: 2 });
     await submit({ id: 'vote', workload: 'pot', params: { seed: 'cd'.repeat(32), n: 64, reps: 2 }, redundancy: 3 });

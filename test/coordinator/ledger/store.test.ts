@@ -1,12 +1,13 @@
-/** The SQLite store's ledger half: the migration from schema 1, write-once epochs, claims and stake credits, and the fact queries. */
+/** The store's ledger half: the SQLite migration from schema 1; write-once epochs, claims and stake credits, and the fact queries on every store. */
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
 import { openSqliteStore, SQLITE_SCHEMA_VERSION } from '../../../coordinator/store/sqlite.js';
-import type { ClaimRow, EpochRow } from '../../../coordinator/store/index.js';
+import { openStore, type ClaimRow, type EpochRow } from '../../../coordinator/store/index.js';
 import { DEFAULT_REWARD_PARAMS } from '../../../coordinator/rewards/index.js';
 import { makeChain, testKey } from '../../helpers/keys.js';
 import { tempDir } from '../../helpers/tmp.js';
+import { freshStoreUrl, STORE_KINDS } from '../../helpers/postgres.js';
 
 const node = testKey('ledger-store-node');
 const other = testKey('ledger-store-other');
@@ -56,9 +57,12 @@ describe('SqliteStore ledger', () => {
     expect(check.pragma('user_version', { simple: true })).toBe(SQLITE_SCHEMA_VERSION);
     check.close();
   });
+});
 
+// The ledger half of the Store contract, held by SQLite and PostgreSQL alike.
+describe.each(STORE_KINDS)('Store ledger (%s)', (kind) => {
   it('writes an epoch once, stake credits once per reference, claims once per record', async () => {
-    const store = openSqliteStore(join(tempDir(), 'ledger.db'));
+    const store = openStore(await freshStoreUrl(kind));
     expect(await store.closeEpoch({ epoch: epochRow(0), rows: [] })).toBe(true);
     expect(await store.closeEpoch({ epoch: { ...epochRow(0), payouts: 99 }, rows: [] })).toBe(false);
     expect((await store.getEpoch(0))?.payouts).toBe(10);
@@ -95,7 +99,7 @@ describe('SqliteStore ledger', () => {
   });
 
   it("verdict facts: the epoch's verdicts and each node's last N before it, never the coordinator's own errors", async () => {
-    const store = openSqliteStore(join(tempDir(), 'ledger.db'));
+    const store = openStore(await freshStoreUrl(kind));
     for (const n of [node, other]) await store.nodeConnected(n.id, { agent: 'capanode/0', inventory: { gpus: [] }, at: 1 });
     let i = 0;
     const verdict = async (who: string, at: number, ok: boolean, reason: string | null = ok ? null : 'pot-invalid: wrong-digest: x') => {
