@@ -13,7 +13,7 @@ import { defaultStoreUrl } from '../paths.js';
 import { credits } from '../rewards/explain.js';
 import { COORDINATOR_JOB_STATES, openStore, type CoordinatorJobState, type JobRow } from '../store/index.js';
 
-const storeOption = ['--store <url>', `ledger store, sqlite:FILE (default ${defaultStoreUrl()})`] as const;
+const storeOption = ['--store <url>', `ledger store, sqlite:FILE or postgres://USER@HOST/DB (default ${defaultStoreUrl()})`] as const;
 
 /** --param KEY=VALUE: an integer, true/false or null when it reads as one, else a string. */
 function paramValue(text: string): string | number | boolean | null {

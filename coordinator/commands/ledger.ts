@@ -111,7 +111,7 @@ export function registerLedgerCommand(program: Command): void {
   program
     .command('ledger')
     .description('the ledger: epochs (paid, carried, burned) and nodes (earned, vested, claimed, slashed, burned); --node and --epoch explain one payout')
-    .option('--store <url>', `ledger store, sqlite:FILE (default ${defaultStoreUrl()})`)
+    .option('--store <url>', `ledger store, sqlite:FILE or postgres://USER@HOST/DB (default ${defaultStoreUrl()})`)
     .option('--node <id>', "one node: its epochs and claims; with --epoch, that payout explained")
     .option('--epoch <n>', 'one closed epoch: every node in it; with --node, that payout explained')
     .option('--at <ms>', 'compute vesting at this time (ms since the Unix epoch; default now)')

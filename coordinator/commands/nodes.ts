@@ -52,7 +52,7 @@ export function registerNodesCommand(program: Command): void {
   program
     .command('nodes')
     .description('list nodes: connected, head seq, last seen, clock skew, latest verified GFLOP/s, strikes, banned')
-    .option('--store <url>', `ledger store, sqlite:FILE (default ${defaultStoreUrl()})`)
+    .option('--store <url>', `ledger store, sqlite:FILE or postgres://USER@HOST/DB (default ${defaultStoreUrl()})`)
     .option('--json', 'print JSON')
     .action(
       action(async (opts: NodesOptions) => {

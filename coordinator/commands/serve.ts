@@ -24,7 +24,7 @@ export function registerServeCommand(program: Command): void {
   const cmd = program
     .command('serve')
     .description('run the coordinator: agents connect over WebSocket, records are verified and stored, PoT challenges sent')
-    .option('--store <url>', `ledger store, sqlite:FILE (default ${defaultStoreUrl()})`)
+    .option('--store <url>', `ledger store, sqlite:FILE or postgres://USER@HOST/DB (default ${defaultStoreUrl()})`)
     .option('--key <file>', `coordinator key, made by \`capanode-coordinator init\` (default ${defaultKeyFile()})`)
     .option('--config <file>', 'JSON file of settings (any of the options below, camelCase); flags override it');
   for (const key of CONFIG_KEYS) {

@@ -34,7 +34,7 @@ export function registerStakeCommand(program: Command): void {
     .option('--ref <text>', 'unique reference of this credit (a bridge: chain:TX:LOG); a reference already credited is not credited again (default: a fresh one)')
     .option('--source <name>', 'who credits it', 'operator')
     .option('--note <text>', 'a note kept with the credit')
-    .option('--store <url>', `ledger store, sqlite:FILE (default ${defaultStoreUrl()})`)
+    .option('--store <url>', `ledger store, sqlite:FILE or postgres://USER@HOST/DB (default ${defaultStoreUrl()})`)
     .option('--json', 'print JSON')
     .action(
       action(async (opts: StakeOptions) => {
