@@ -5,12 +5,13 @@ import type { JobRow } from '../../coordinator/store/index.js';
 import { COORDINATOR_CLI, runCli } from '../helpers/cli.js';
 import { setupAgent, setupCoordinator, until } from '../helpers/processes.js';
 import { tempDir } from '../helpers/tmp.js';
+import { freshStoreUrl, STORE_KINDS } from '../helpers/postgres.js';
 
 // The whole path through the real CLIs: an operator submits, the coordinator assigns, the agent runs
 // the job and signs its usage, the coordinator accepts it; and a cancel kills a running exec job.
-describe('jobs end to end', () => {
+describe.each(STORE_KINDS)('jobs end to end (%s store)', (kind) => {
   it('a pot job and a cancelled exec job, from `jobs submit` to the usage judgement', async () => {
-    const coordinator = await setupCoordinator(tempDir('capanode-jobs-c-'));
+    const coordinator = await setupCoordinator(tempDir('capanode-jobs-c-'), { store: await freshStoreUrl(kind) });
     const script = join(tempDir('capanode-jobs-x-'), 'long.sh');
     chmodSync(join(script, '..'), 0o755);
     writeFileSync(script, '#!/bin/sh\nsleep 1000\n', { mode: 0o755 });

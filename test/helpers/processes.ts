@@ -59,13 +59,13 @@ export interface CoordinatorSetup {
 }
 
 /** A coordinator key and store in dir, served on a fixed free port so agents reconnect after restarts. */
-export async function setupCoordinator(dir: string): Promise<CoordinatorSetup> {
+export async function setupCoordinator(dir: string, options: { store?: string } = {}): Promise<CoordinatorSetup> {
   const keyFile = join(dir, 'coordinator.key');
   const init = await runCli(['init', '--key', keyFile, '--json'], { cli: COORDINATOR_CLI });
   if (init.code !== 0) throw new Error(`coordinator init failed: ${init.stderr}`);
   const id = (JSON.parse(init.stdout) as { publicKey?: string; id?: string; coordinator?: string }).publicKey ?? '';
   const port = await freePort();
-  const store = `sqlite:${join(dir, 'ledger.db')}`;
+  const store = options.store ?? `sqlite:${join(dir, 'ledger.db')}`;
   return {
     dir,
     keyFile,
