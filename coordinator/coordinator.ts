@@ -10,7 +10,7 @@ import { CapanodeError } from '../common/errors.js';
 import type { KeyPair } from '../proofs/keys.js';
 import { createInlineAnalyser, type Analyser } from './analyser.js';
 import { Beacons } from './beacons.js';
-import { systemClock, systemRandom, type Clock, type RandomBytes } from './clock.js';
+import { randomHex, systemClock, systemRandom, type Clock, type RandomBytes, type TimerHandle } from './clock.js';
 import { Committer } from './committer.js';
 import { loadCoordinatorConfig, parseListen, rewardParamsOf, type CoordinatorConfig, type CoordinatorConfigInput } from './config.js';
 import { EpochCloser, proposedSchedule } from './epochs/index.js';
@@ -34,6 +34,8 @@ export interface CoordinatorOptions {
   clock?: Clock;
   /** CSPRNG byte source: nonces, beacon ids, challenge seeds and checks. */
   random?: RandomBytes;
+  /** How long a node's session lease lasts unless renewed (one session per node across processes); default 30 s. */
+  sessionLeaseMs?: number;
 }
 
 export interface Coordinator {
@@ -68,6 +70,8 @@ export interface RunningCoordinator extends Coordinator {
   readonly url: string;
 }
 
+const DEFAULT_SESSION_LEASE_MS = 30_000;
+
 function workerCount(setting: CoordinatorConfig['verifyWorkers']): number {
   if (setting !== 'auto') return setting;
   // From the TypeScript sources (tests) there is no compiled worker script: verify inline.
@@ -84,6 +88,7 @@ export async function createCoordinator(options: CoordinatorOptions): Promise<Co
   let beacons: Beacons | null = null;
   let closer: EpochCloser | null = null;
   let dispatcher: JobDispatcher | null = null;
+  let stopLeases: () => void = () => undefined;
   try {
     await store.resetConnected();
     const rewardParams = rewardParamsOf(config);
@@ -113,8 +118,27 @@ export async function createCoordinator(options: CoordinatorOptions): Promise<Co
       log: log.child({ component: 'jobs' }),
     });
     dispatcher = jobs;
-    server = createLinkServer({ key: options.key, store, committer, analyser, beacons, clock, random, config, limiter, ledger, jobs, log });
+    // This process's name in session leases: random, so a restarted process never inherits a dead one's leases.
+    const leaseOwner = randomHex(random, 16);
+    const leaseMs = options.sessionLeaseMs ?? DEFAULT_SESSION_LEASE_MS;
+    server = createLinkServer({ key: options.key, store, committer, analyser, beacons, clock, random, config, limiter, ledger, jobs, leaseOwner, leaseMs, log });
     const link = server;
+    let leaseTimer: TimerHandle | null = null;
+    const renewLeases = (): void => {
+      leaseTimer = clock.after(Math.floor(leaseMs / 3), () => {
+        store
+          .renewSessions(leaseOwner, link.connected(), clock.now(), leaseMs)
+          .catch((e: unknown) => log.error({ err: e }, 'could not renew session leases; nodes may be taken over by another coordinator process'))
+          .finally(() => {
+            if (leaseTimer !== null) renewLeases();
+          });
+      });
+    };
+    renewLeases();
+    stopLeases = () => {
+      leaseTimer?.cancel();
+      leaseTimer = null;
+    };
     jobs.start();
     closer = new EpochCloser({
       store,
@@ -156,6 +180,7 @@ export async function createCoordinator(options: CoordinatorOptions): Promise<Co
       close() {
         closed ??= (async () => {
           stopBeacons.stop();
+          stopLeases();
           await jobs.stop();
           await epochs.stop();
           await link.close();
@@ -169,6 +194,7 @@ export async function createCoordinator(options: CoordinatorOptions): Promise<Co
     };
   } catch (e) {
     beacons?.stop();
+    stopLeases();
     await dispatcher?.stop();
     await closer?.stop();
     await analyser?.close();

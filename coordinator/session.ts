@@ -65,6 +65,9 @@ export interface SessionDeps {
   ledger: Ledger;
   /** Assigned jobs: their updates and usage records. */
   jobs: JobDispatcher;
+  /** This process's name in session leases (one session per node across processes sharing the store). */
+  leaseOwner: string;
+  leaseMs: number;
   log: Logger;
 }
 
@@ -265,6 +268,13 @@ export class Session {
       this.close(CLOSE.alreadyConnected, 'node already connected');
       return;
     }
+    // Across processes sharing the store: another coordinator may hold this node's session.
+    if (!(await deps.store.claimSession(auth.node, deps.leaseOwner, deps.clock.now(), deps.leaseMs))) {
+      deps.registry.release(auth.node, this);
+      this.log.info({ node: auth.node }, 'node connected to another coordinator process; refused');
+      this.close(CLOSE.alreadyConnected, 'node already connected to another coordinator');
+      return;
+    }
     this.nodeId = auth.node;
     const info = await deps.store.nodeConnected(auth.node, { agent: auth.agent, inventory: auth.inventory, at: deps.clock.now() });
     // Closed meanwhile: onClose has queued the teardown behind this handler.
@@ -420,5 +430,6 @@ export class Session {
     this.challenger = null;
     this.deps.registry.release(node, this);
     await this.deps.store.nodeDisconnected(node, this.deps.clock.now());
+    await this.deps.store.releaseSession(node, this.deps.leaseOwner);
   }
 }

@@ -11,7 +11,7 @@ import { PG_MIGRATIONS } from './postgres-schema.js';
 import { JOB_COLUMNS, toJob, type JobDbRow } from './sqlite-jobs.js';
 
 export type Queryable = Pick<pg.PoolClient, 'query'>;
-type Value = string | number | boolean | null;
+type Value = string | number | boolean | null | readonly string[];
 
 // BIGINT (int8) columns hold safe integers (ms, micro-credits, seqs): read them as numbers, as SQLite gives them.
 const types = new pg.TypeOverrides();

@@ -8,6 +8,7 @@
  */
 import { CapanodeError } from '../../common/errors.js';
 import { PgLedger } from './postgres-ledger.js';
+import { claimSessionSql } from './session-types.js';
 import { toNodeInfo, type NodeDbRow } from './sqlite.js';
 import type { BeaconRow, ChallengeCommitted, ChallengeRow, FrameCommit, NodeInfo, NodeSeen, RecordRow, Store, VerdictRow } from './types.js';
 import type { Queryable } from './postgres-jobs.js';
@@ -93,6 +94,19 @@ export class PostgresStore extends PgLedger implements Store {
       c.rttUs,
       id,
     ]);
+  }
+
+  async claimSession(node: string, owner: string, now: number, ttlMs: number): Promise<boolean> {
+    return (await this.run(claimSessionSql((i) => `$${i}`), [node, owner, now + ttlMs, now])) === 1;
+  }
+
+  async renewSessions(owner: string, nodes: readonly string[], now: number, ttlMs: number): Promise<void> {
+    if (nodes.length === 0) return;
+    await this.run('UPDATE session_leases SET expires_at = $1 WHERE owner = $2 AND node = ANY($3::text[])', [now + ttlMs, owner, nodes]);
+  }
+
+  async releaseSession(node: string, owner: string): Promise<void> {
+    await this.run('DELETE FROM session_leases WHERE node = $1 AND owner = $2', [node, owner]);
   }
 
   async recordVerdict(v: VerdictRow): Promise<void> {

@@ -25,6 +25,7 @@ import type {
 } from './types.js';
 import { LEDGER_MIGRATION, SqliteLedger } from './sqlite-ledger.js';
 import { JOBS_MIGRATION } from './sqlite-jobs.js';
+import { claimSessionSql, SESSIONS_MIGRATION } from './session-types.js';
 
 /** Schema versions in order; index i migrates user_version i to i + 1. Append, never edit. */
 export const SQLITE_MIGRATIONS: readonly string[] = [
@@ -104,6 +105,8 @@ export const SQLITE_MIGRATIONS: readonly string[] = [
   LEDGER_MIGRATION,
   // 3: jobs and usage judgements.
   JOBS_MIGRATION,
+  // 4: session leases across coordinator processes.
+  SESSIONS_MIGRATION,
 ];
 
 export const SQLITE_SCHEMA_VERSION = SQLITE_MIGRATIONS.length;
@@ -238,6 +241,9 @@ export class SqliteStore extends SqliteLedger implements Store {
       finishChallenge: db.prepare("UPDATE challenges SET state = ? WHERE id = ? AND state IN ('sent', 'opened')"),
       insertVerdict: db.prepare('INSERT INTO verdicts (challenge, node, ok, gflops, reason, message, at) VALUES (?, ?, ?, ?, ?, ?, ?)'),
       strike: db.prepare('UPDATE nodes SET strikes = strikes + 1 WHERE id = ?'),
+      claimSession: db.prepare(claimSessionSql(() => '?')),
+      renewSession: db.prepare('UPDATE session_leases SET expires_at = ? WHERE node = ? AND owner = ?'),
+      releaseSession: db.prepare('DELETE FROM session_leases WHERE node = ? AND owner = ?'),
     };
     const s = this.stmts;
     this.commitOne = db.transaction((f: FrameCommit) => {
@@ -346,6 +352,22 @@ export class SqliteStore extends SqliteLedger implements Store {
       this.stmts.insertVerdict.run(v.challenge, v.node, v.ok ? 1 : 0, v.gflops, v.reason, v.message, v.at);
       if (v.strike) this.stmts.strike.run(v.node);
     })();
+    return Promise.resolve();
+  }
+
+  claimSession(node: string, owner: string, now: number, ttlMs: number): Promise<boolean> {
+    return Promise.resolve(this.stmts.claimSession.run(node, owner, now + ttlMs, now).changes === 1);
+  }
+
+  renewSessions(owner: string, nodes: readonly string[], now: number, ttlMs: number): Promise<void> {
+    this.db.transaction(() => {
+      for (const node of nodes) this.stmts.renewSession.run(now + ttlMs, node, owner);
+    })();
+    return Promise.resolve();
+  }
+
+  releaseSession(node: string, owner: string): Promise<void> {
+    this.stmts.releaseSession.run(node, owner);
     return Promise.resolve();
   }
 

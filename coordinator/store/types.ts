@@ -12,6 +12,7 @@
 import type { Inventory } from '../../proofs/messages.js';
 import type { JobStore } from './job-types.js';
 import type { LedgerStore } from './ledger-types.js';
+import type { SessionLeaseStore } from './session-types.js';
 
 export interface NodeInfo {
   id: string;
@@ -128,7 +129,7 @@ export interface NodeSeen {
 }
 
 /** Records, nodes and PoT (here), the ledger: epochs, stake, claims (ledger-types.ts), and jobs (job-types.ts). */
-export interface Store extends LedgerStore, JobStore {
+export interface Store extends LedgerStore, JobStore, SessionLeaseStore {
   /** Where the data lives, for logs (never a password). */
   readonly description: string;
   /** Creates the node on first sight; marks it connected; returns it. */

@@ -44,7 +44,7 @@ describe('SqliteStore ledger', () => {
     await store.close();
     // Back to what schema 1 had.
     const db = new Database(file);
-    db.exec(`DROP TABLE usage_refusals; DROP TABLE jobs; DROP TABLE claim_allocations; DROP TABLE claims; DROP TABLE stake_credits; DROP TABLE ledger; DROP TABLE epochs; DROP TABLE epoch_schedule;
+    db.exec(`DROP TABLE session_leases; DROP TABLE usage_refusals; DROP TABLE jobs; DROP TABLE claim_allocations; DROP TABLE claims; DROP TABLE stake_credits; DROP TABLE ledger; DROP TABLE epochs; DROP TABLE epoch_schedule;
       DROP INDEX beacons_time; DROP INDEX records_kind_received; DROP INDEX verdicts_at; PRAGMA user_version = 1;`);
     db.close();
     store = openSqliteStore(file);

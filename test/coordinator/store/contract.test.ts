@@ -80,4 +80,23 @@ describe.each(STORE_KINDS)('Store contract (%s)', (kind) => {
     await store.close();
   });
 
+
+  it('leases one session per node across processes: refused while held, free after release or lapse', async () => {
+    const store = openStore(await freshStoreUrl(kind));
+    expect(await store.claimSession(key.id, 'proc-a', 1_000, 30_000)).toBe(true);
+    expect(await store.claimSession(key.id, 'proc-b', 2_000, 30_000)).toBe(false);
+    // The holder may claim again (a reconnect to the same process).
+    expect(await store.claimSession(key.id, 'proc-a', 3_000, 30_000)).toBe(true);
+    // Renewed past the old expiry: still held at 40 s.
+    await store.renewSessions('proc-a', [key.id], 20_000, 30_000);
+    expect(await store.claimSession(key.id, 'proc-b', 40_000, 30_000)).toBe(false);
+    // Lapsed (its process died): another takes it.
+    expect(await store.claimSession(key.id, 'proc-b', 50_000, 30_000)).toBe(true);
+    // A release by a process that no longer holds it changes nothing.
+    await store.releaseSession(key.id, 'proc-a');
+    expect(await store.claimSession(key.id, 'proc-a', 51_000, 30_000)).toBe(false);
+    await store.releaseSession(key.id, 'proc-b');
+    expect(await store.claimSession(key.id, 'proc-a', 52_000, 30_000)).toBe(true);
+    await store.close();
+  });
 });
