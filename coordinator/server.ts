@@ -8,6 +8,8 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { WebSocketServer } from 'ws';
 import { MAX_FRAME_BYTES, type Beacon } from '../proofs/messages.js';
+import { ChallengeRounds } from './pot/rounds.js';
+import { roundKey } from './pot/schedule.js';
 import { Session, type SessionDeps, type SessionRegistry } from './session.js';
 
 export interface LinkServer {
@@ -24,7 +26,13 @@ export interface LinkServer {
 const CLOSE_TRY_AGAIN = 1013;
 
 export function createLinkServer(deps: Omit<SessionDeps, 'registry' | 'potSchedule'>): LinkServer {
-  const potSchedule = new Map<string, number>();
+  const potSchedule = ChallengeRounds.create({
+    key: roundKey(deps.key.secretKey),
+    settings: { minIntervalMs: deps.config.challengeMinIntervalMs, maxIntervalMs: deps.config.challengeMaxIntervalMs },
+    clock: deps.clock,
+    store: deps.store,
+    log: deps.log.child({ component: 'pot-rounds' }),
+  });
   const byNode = new Map<string, Session>();
   const all = new Set<Session>();
   const registry: SessionRegistry = {

@@ -59,7 +59,7 @@ export interface SessionDeps {
   config: CoordinatorConfig;
   limiter: NodeRateLimiter;
   registry: SessionRegistry;
-  /** Each node's next challenge, across its sessions. */
+  /** The process's PoT challenge rounds (pot/rounds.ts), which each session's challenger joins. */
   potSchedule: ChallengeSchedule;
   /** Accounts and claim decisions. */
   ledger: Ledger;
@@ -303,6 +303,7 @@ export class Session {
         cpuGflops: deps.config.potCpuGflops,
         k: deps.config.potK,
         deadlineMs: deps.config.potDeadlineMs,
+        marginPercent: deps.config.potMarginPercent,
       },
       log: this.log.child({ node: auth.node, component: 'pot' }),
       send: (m) => this.send(m),

@@ -8,9 +8,11 @@ import type { RewardParams } from '../rewards/params.js';
 import { coveredMs } from '../rewards/uptime.js';
 import { unvestedTotal, type Grant } from '../rewards/vesting.js';
 import { DEVICE_CLASSES } from './hardware.js';
-import { attestations, audit, challenge, shares, within, type ChallengeSchedule, type Mechanics } from './mechanics.js';
+import type { Basis } from '../pot/window.js';
+import { attestations, audit, canAnswer, challenge, potEffect, shares, within, type ChallengeSchedule, type Mechanics } from './mechanics.js';
 import type { Prng } from './prng.js';
 import type { EpochConduct, IdentitySpec, Operator } from './types.js';
+import { aloneCommit, askedReps, roundVerdict, sharedCommits, type SimCommit } from './window-round.js';
 
 /** One identity as the coordinator's ledger knows it. */
 export interface Account {
@@ -24,6 +26,8 @@ export interface Account {
   banned: boolean;
   /** V as the coordinator last computed it: weights job assignment. */
   capacity: number;
+  /** windowed: the speed the coordinator sizes this identity's next round challenge for. */
+  basis: Basis;
 }
 
 /** The simulated coordinator's settings and its random stream. */
@@ -63,25 +67,81 @@ export function newScratch(): Scratch {
 
 const groupKey = (a: Account): string => `${a.op.index}/${a.spec.group}`;
 
+/**
+ * One windowed round for the identities of one GPU group: those online are
+ * challenged (an identity offline waits for the next round), each sized by
+ * its basis; they commit as window-round.ts models, and the coordinator's
+ * rules give each verdict and next basis.
+ */
+function windowedRound(w: World, mates: readonly Account[], conduct: EpochConduct, at: number, time: number, epoch: EpochState | null): void {
+  if (epoch !== null && !within(at, conduct.link)) return;
+  const first = mates[0];
+  if (first === undefined) return;
+  const reps = mates.map((a) => askedReps(a.basis, w.m));
+  const { speedup, passProbability } = potEffect(conduct.pot, w.m);
+  let commits: SimCommit[];
+  if (epoch !== null && !canAnswer(conduct, at)) commits = mates.map(() => ({ arrivalMs: null, elapsedUs: 1 }));
+  // A replayed root needs no work: it arrives at once and fails its checks.
+  else if (conduct.pot.kind === 'replay') commits = mates.map(() => ({ arrivalMs: Math.ceil(w.m.potRttMs), elapsedUs: 1 }));
+  else if (mates.length === 1) commits = [aloneCommit(reps[0] ?? 1, first.spec.groupGflops * speedup, w.m)];
+  else commits = sharedCommits(reps, mates.map((a) => a.basis), first.spec.groupGflops * speedup, w.m);
+  mates.forEach((a, i) => {
+    const commit = commits[i] ?? { arrivalMs: null, elapsedUs: 1 };
+    const passes = epoch === null || passProbability >= 1 || (passProbability > 0 && a.op.rng.chance(passProbability));
+    const v = roundVerdict(reps[i] ?? 1, commit, a.basis, passes, w.m);
+    a.basis = v.basis;
+    epoch?.scratch.get(a)?.verdicts.push({ time, outcome: v.outcome, gflops: v.gflops });
+  });
+}
+
+function groupsOf(accounts: readonly Account[]): Account[][] {
+  const groups = new Map<string, Account[]>();
+  for (const a of accounts) {
+    const g = groups.get(groupKey(a));
+    if (g === undefined) groups.set(groupKey(a), [a]);
+    else g.push(a);
+  }
+  return [...groups.values()];
+}
+
+/**
+ * windowed: the run starts on a network that has been running, where every
+ * identity has had its first rounds (from the probe, sized below its class,
+ * up to the first commit that measures it; the coordinator credits their
+ * small work over the window): each basis comes from them, their verdicts
+ * are history. Otherwise every node's first epoch would be paid on probe
+ * verdicts of the same size whatever its GPU, which a run that starts all
+ * nodes at once would overstate.
+ */
+export function firstRounds(w: World, accounts: readonly Account[], conducts: readonly EpochConduct[]): void {
+  if (w.schedule !== 'windowed') return;
+  for (const mates of groupsOf(accounts)) {
+    const conduct = mates[0] === undefined ? undefined : conducts[mates[0].op.index];
+    for (let r = 0; conduct !== undefined && r < MAX_FIRST_ROUNDS && mates.some((a) => !a.basis.measured); r++) windowedRound(w, mates, conduct, 0, 0, null);
+  }
+}
+
+/** A probe climbs 16 times per round: from a sixteenth of 100 TFLOP/s to 25 PFLOP/s in four. */
+const MAX_FIRST_ROUNDS = 6;
+
 /** PoT challenges: the instants (common to all nodes unless independent), then what each identity sharing a GPU group shows. */
 export function runChallenges(w: World, epoch: EpochState): void {
   const epochMs = w.params.epochMs;
   const draw = (): number[] => Array.from({ length: w.challengesPerEpoch }, () => w.rng.int(0, epochMs - 1));
   const rounds = draw();
-  const groups = new Map<string, Account[]>();
-  for (const a of epoch.live) {
-    const g = groups.get(groupKey(a));
-    if (g === undefined) groups.set(groupKey(a), [a]);
-    else g.push(a);
-  }
-  for (const mates of groups.values()) {
+  for (const mates of groupsOf(epoch.live)) {
     const first = mates[0];
     const conduct = first === undefined ? undefined : epoch.conducts[first.op.index];
     if (first === undefined || conduct === undefined) continue;
+    if (w.schedule === 'windowed') {
+      for (const at of rounds) windowedRound(w, mates, conduct, at, epoch.startMs + at, epoch);
+      continue;
+    }
+    const legacy = w.schedule;
     const instants = mates.map(() => (w.schedule === 'independent' ? draw() : rounds));
     for (let r = 0; r < w.challengesPerEpoch; r++) {
       const challenged = mates.map((a, i) => ({ work: (a.spec.claimedGflops * w.m.potTargetMs) / 1000, at: instants[i]?.[r] ?? 0 }));
-      const shown = shares(first.spec.groupGflops, challenged, w.schedule, epoch.index * w.challengesPerEpoch + r, w.m);
+      const shown = shares(first.spec.groupGflops, challenged, legacy, epoch.index * w.challengesPerEpoch + r, w.m);
       mates.forEach((a, i) => {
         const at = challenged[i]?.at ?? 0;
         epoch.scratch.get(a)?.verdicts.push(challenge({ identity: a.spec, conduct, at, available: shown[i] ?? 0, time: epoch.startMs + at }, w.m, a.op.rng));

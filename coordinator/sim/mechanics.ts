@@ -7,17 +7,25 @@
 import type { UptimeAttestation } from '../rewards/uptime.js';
 import type { VerdictFact } from '../rewards/facts.js';
 import type { Prng } from './prng.js';
-import type { EpochConduct, IdentitySpec, Segment } from './types.js';
+import type { EpochConduct, IdentitySpec, PotConduct, Segment } from './types.js';
 
 export interface Mechanics {
   heartbeatMs: number;
   beaconIntervalMs: number;
   /** k: rows checked per challenge. */
   potChecks: number;
-  /** Challenges are sized so the claimed device needs this long. */
+  /** windowed: a round's window (the coordinator's potTargetSeconds); rounds and independent: challenges are sized so the claimed device needs this long. */
   potTargetMs: number;
-  /** A commit later than this after the challenge is a miss. */
+  /** No commit by this long after the challenge is a miss (the coordinator's potDeadlineMs). */
   potDeadlineMs: number;
+  /** windowed: PoT matrix size (the coordinator's potN). */
+  potN: number;
+  /** windowed: part of the window a challenge leaves free (potMarginPercent). */
+  potMarginPercent: number;
+  /** windowed: a node never measured is probed at a sixteenth of this (potGpuGflops). */
+  potGpuGflops: number;
+  /** windowed: round trip between node and coordinator, ms. */
+  potRttMs: number;
   /** Share of accepted jobs re-run elsewhere and compared. */
   auditRate: number;
 }
@@ -28,6 +36,10 @@ export const DEFAULT_MECHANICS: Mechanics = {
   potChecks: 16,
   potTargetMs: 5_000,
   potDeadlineMs: 120_000,
+  potN: 4096,
+  potMarginPercent: 10,
+  potGpuGflops: 100_000,
+  potRttMs: 80,
   auditRate: 0.1,
 };
 
@@ -93,34 +105,39 @@ export interface ChallengeInput {
   time: number;
 }
 
+/** How a node's PoT conduct shows: how much faster it looks, and the chance the k checks miss what it skipped. */
+export function potEffect(pot: PotConduct, m: Mechanics): { speedup: number; passProbability: number } {
+  switch (pot.kind) {
+    case 'replay':
+      return { speedup: 1, passProbability: 0 };
+    case 'skip':
+      return { speedup: 1 / (1 - pot.fraction), passProbability: (1 - pot.fraction) ** m.potChecks };
+    case 'downgrade':
+      return { speedup: 1 / (1 - pot.fraction / 2), passProbability: (1 - pot.fraction) ** m.potChecks };
+    case 'honest':
+      return { speedup: 1, passProbability: 1 };
+  }
+}
+
+/** Whether a node can compute a challenge that arrives at `at`: its link is up, and its GPU serves the network or is taken back for it. */
+export function canAnswer(conduct: EpochConduct, at: number): boolean {
+  return within(at, conduct.link) && (conduct.answersWhileAway || within(at, conduct.gpu));
+}
+
 /**
- * One challenge's verdict. Its throughput is what the identity's computation
- * got from the GPU (see `shares` for identities sharing one); a node that
- * skipped or downgraded part of the work looks faster, and passes only if
- * none of the k checked rows falls in that part.
+ * One challenge's verdict under the `rounds` and `independent` schedules.
+ * Its throughput is what the identity's computation got from the GPU (see
+ * `shares` for identities sharing one); a node that skipped or downgraded
+ * part of the work looks faster, and passes only if none of the k checked
+ * rows falls in that part.
  */
 export function challenge(input: ChallengeInput, m: Mechanics, rng: Prng): VerdictFact {
   const { identity, conduct, at, available, time } = input;
   const missed: VerdictFact = { time, outcome: 'missed', gflops: 0 };
   const failed: VerdictFact = { time, outcome: 'fail', gflops: 0 };
-  if (!within(at, conduct.link)) return missed;
-  if (!conduct.answersWhileAway && !within(at, conduct.gpu)) return missed;
-  let speedup = 1;
-  let passProbability = 1;
-  switch (conduct.pot.kind) {
-    case 'replay':
-      return failed;
-    case 'skip':
-      speedup = 1 / (1 - conduct.pot.fraction);
-      passProbability = (1 - conduct.pot.fraction) ** m.potChecks;
-      break;
-    case 'downgrade':
-      speedup = 1 / (1 - conduct.pot.fraction / 2);
-      passProbability = (1 - conduct.pot.fraction) ** m.potChecks;
-      break;
-    case 'honest':
-      break;
-  }
+  if (!canAnswer(conduct, at)) return missed;
+  if (conduct.pot.kind === 'replay') return failed;
+  const { speedup, passProbability } = potEffect(conduct.pot, m);
   const shown = available * speedup;
   // Sized for the claimed device: a much slower one cannot commit before the deadline.
   if ((identity.claimedGflops * m.potTargetMs) / shown > m.potDeadlineMs) return missed;
@@ -136,6 +153,11 @@ export function audit(forged: boolean, m: Mechanics, rng: Prng): AuditOutcome {
   return forged ? 'failed' : 'passed';
 }
 
+/**
+ * How challenges are issued and credited: `windowed` is the reference
+ * coordinator (window-round.ts); `rounds` and `independent` are the
+ * alternatives it is compared with (`shares`).
+ */
 export type ChallengeSchedule = 'independent' | 'rounds' | 'windowed';
 
 export interface Challenged {
@@ -147,23 +169,19 @@ export interface Challenged {
 
 /**
  * What each of several identities sharing one GPU (`groupGflops`) shows when
- * challenged, under each schedule:
+ * challenged, under the two schedules the coordinator does not use:
  * - independent: each node at its own random instants; identities share the
  *   GPU only when their challenges overlap, so each usually shows all of it.
  * - rounds: every node at the same instants, throughput = work / elapsed (DESIGN §6).
  *   The sharer's best answer is to run them one after another, rotating the
  *   order each round: the j-th to finish shows work_j / (sum of the works up to j).
- * - windowed: every node at the same instants, credited with the work done
- *   inside a fixed window divided by the window: however the GPU is split,
- *   the identities together show at most the GPU.
  */
-export function shares(groupGflops: number, challenged: readonly Challenged[], schedule: ChallengeSchedule, round: number, m: Mechanics): number[] {
+export function shares(groupGflops: number, challenged: readonly Challenged[], schedule: Exclude<ChallengeSchedule, 'windowed'>, round: number, m: Mechanics): number[] {
   const n = challenged.length;
   if (schedule === 'independent') {
     return challenged.map((c) => groupGflops / challenged.filter((d) => Math.abs(d.at - c.at) < m.potTargetMs).length);
   }
-  const total = challenged.reduce((s, c) => s + c.work, 0);
-  if (schedule === 'windowed' || n === 1) return challenged.map((c) => (groupGflops * c.work) / total);
+  if (n === 1) return challenged.map(() => groupGflops);
   const out = new Array<number>(n).fill(0);
   let done = 0;
   for (let k = 0; k < n; k++) {

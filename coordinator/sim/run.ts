@@ -7,10 +7,11 @@
  * Math.random; the report holds no timing.
  */
 import { CapanodeError } from '../../common/errors.js';
+import { initialBasis } from '../pot/window.js';
 import { computeEpoch } from '../rewards/payout.js';
 import type { NodePayout } from '../rewards/result.js';
 import { DEFAULT_REWARD_PARAMS, PPM, checkRewardParams, type RewardParams } from '../rewards/params.js';
-import { epochFacts, newScratch, runChallenges, runJobs, type Account, type EpochState, type World } from './epoch.js';
+import { epochFacts, firstRounds, newScratch, runChallenges, runJobs, type Account, type EpochState, type World } from './epoch.js';
 import { DEFAULT_MECHANICS, totalMs, type ChallengeSchedule, type Mechanics } from './mechanics.js';
 import { allocate, STRATEGY_NAMES, type Mix, type StrategyName } from './mix.js';
 import { Prng } from './prng.js';
@@ -88,7 +89,7 @@ function checkOptions(o: SimOptions): void {
 }
 
 /** The operators each strategy sets up, and the identities (accounts) they register. */
-function populate(rng: Prng, options: SimOptions, params: RewardParams): { operators: Operator[]; accounts: Account[] } {
+function populate(rng: Prng, options: SimOptions, params: RewardParams, m: Mechanics): { operators: Operator[]; accounts: Account[] } {
   const operators: Operator[] = [];
   const accounts: Account[] = [];
   let index = 0;
@@ -98,7 +99,7 @@ function populate(rng: Prng, options: SimOptions, params: RewardParams): { opera
       const made = STRATEGIES[strategy].setup(own.fork('setup'), { epochs: options.epochs, stakePerGflops: params.stakePerGflops });
       const op: Operator = { index, strategy, hardware: made.hardware, identities: made.identities, rng: own.fork('conduct'), traits: made.traits ?? {} };
       operators.push(op);
-      for (const spec of made.identities) accounts.push({ id: own.hex(32), op, spec, stake: spec.stake, reputation: null, verdicts: [], grants: [], banned: false, capacity: 0 });
+      for (const spec of made.identities) accounts.push({ id: own.hex(32), op, spec, stake: spec.stake, reputation: null, verdicts: [], grants: [], banned: false, capacity: 0, basis: initialBasis(null, m.potGpuGflops) });
     }
   }
   return { operators, accounts };
@@ -141,7 +142,7 @@ export function simulate(options: SimOptions): SimRun {
   const jobsPerNodeEpoch = options.jobsPerNodeEpoch ?? 2;
   const epochMs = params.epochMs;
   const root = new Prng(options.seed, 'capanode-sim');
-  const { operators, accounts } = populate(root.fork('world'), options, params);
+  const { operators, accounts } = populate(root.fork('world'), options, params, m);
   const world: World = { params, m, schedule, challengesPerEpoch, jobsPerEpoch: Math.round(operators.length * jobsPerNodeEpoch), rng: root.fork('coordinator') };
   const byOperator: Account[][] = operators.map(() => []);
   for (const a of accounts) byOperator[a.op.index]?.push(a);
@@ -161,6 +162,7 @@ export function simulate(options: SimOptions): SimRun {
     const startMs = GENESIS_MS + e * epochMs;
     const ctx = { epoch: e, epochs: options.epochs, epochMs };
     const conducts: EpochConduct[] = operators.map((op) => STRATEGIES[op.strategy].conduct(op, ctx));
+    if (e === 0) firstRounds(world, accounts, conducts);
     const live = accounts.filter((a) => !a.banned);
     const epoch: EpochState = { index: e, startMs, conducts, live, scratch: new Map(live.map((a) => [a, newScratch()])) };
     runChallenges(world, epoch);

@@ -4,8 +4,10 @@ import { bondFor, honestConduct } from './common.js';
 
 /**
  * One GPU behind two to four identities, each claiming the GPU's share (so
- * challenges are sized to fit) and each bonding the stake the whole GPU
- * needs, in case every identity is verified at the GPU's full speed.
+ * challenges sized by claims fit) and each bonding the stake the whole GPU
+ * needs, in case every identity is verified at the GPU's full speed. How it
+ * shares the GPU in a challenge is the best answer to each schedule
+ * (mechanics.ts `shares`, window-round.ts `sharedCommits`).
  */
 export const multiplex: Strategy = {
   name: 'multiplex',

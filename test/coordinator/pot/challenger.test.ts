@@ -1,22 +1,29 @@
 /**
  * The challenge lifecycle driven by a fake clock and a fixed random stream:
- * random times, deadlines, the order commit -> open -> reveal -> verdict,
- * and the gflops bound from the coordinator's own clock less the median RTT.
+ * rounds that challenge every connected node at once with one window, the
+ * credit of work over that window, deadlines, the order commit -> open ->
+ * reveal -> verdict, and an operator's solo challenge credited over the
+ * coordinator's own clock less the median RTT.
  */
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { createInlineAnalyser } from '../../../coordinator/analyser.js';
+import { createInlineAnalyser, type Analyser } from '../../../coordinator/analyser.js';
 import type { RandomBytes } from '../../../coordinator/clock.js';
-import { Challenger, challengeShape, verdictGflops, type PotSettings } from '../../../coordinator/pot/challenger.js';
+import { Challenger, challengeShape, roundShape, roundWindow, verdictGflops, type PotSettings } from '../../../coordinator/pot/challenger.js';
+import { ChallengeRounds, type ChallengeSchedule } from '../../../coordinator/pot/rounds.js';
+import { roundKey, RoundSchedule, type Round } from '../../../coordinator/pot/schedule.js';
+import { potFlops, windowGflops } from '../../../coordinator/pot/window.js';
 import { RttTracker } from '../../../coordinator/rtt.js';
 import { openSqliteStore } from '../../../coordinator/store/sqlite.js';
+import type { Store } from '../../../coordinator/store/types.js';
 import { createLogger } from '../../../common/log.js';
 import { verifyCoordinatorMessage, type Challenge, type Verdict } from '../../../proofs/messages.js';
 import { buildReveal, computePot, encodeRevealItems } from '../../../proofs/pot.js';
 import { testKey } from '../../helpers/keys.js';
 import { FakeClock } from '../../helpers/ledger-fixture.js';
 import { tempDir } from '../../helpers/tmp.js';
+import { answer, fakeAnalyser } from './fake-pot.js';
 
 function randomStream(label: string): RandomBytes {
   let counter = 0;
@@ -28,79 +35,184 @@ function randomStream(label: string): RandomBytes {
 }
 
 const coordinator = testKey('challenger-coordinator');
-const settings: PotSettings = { enabled: true, minIntervalMs: 1000, maxIntervalMs: 5000, n: 4096, cpuN: 64, reps: 4, targetSeconds: 5, gpuGflops: 100_000, cpuGflops: 20, k: 8, deadlineMs: 10_000 };
+const settings: PotSettings = { enabled: true, minIntervalMs: 1000, maxIntervalMs: 5000, n: 4096, cpuN: 64, reps: 4, targetSeconds: 5, gpuGflops: 100_000, cpuGflops: 20, k: 8, deadlineMs: 10_000, marginPercent: 10 };
+/** Rounds: a one-second window, reps sized by the node's basis (CPU nodes, n = 64). */
+const roundSettings: Partial<PotSettings> = { reps: null, targetSeconds: 1, cpuGflops: 16, minIntervalMs: 60_000, maxIntervalMs: 180_000 };
+/** A CPU node's last verdict in the round tests: 2 GFLOP/s (a few thousand reps of n = 64 per round). */
+const LAST = 2;
+const noRounds: ChallengeSchedule = { join: () => undefined, leave: () => undefined };
 
-async function setup(label = 'a', overrides: Partial<PotSettings> = {}, clock = new FakeClock(), schedule = new Map<string, number>()) {
-  const store = openSqliteStore(join(tempDir(), 'ledger.db'));
+interface SetupOptions {
+  overrides?: Partial<PotSettings>;
+  clock?: FakeClock;
+  schedule?: ChallengeSchedule;
+  store?: Store;
+  lastGflops?: number | null;
+  analyser?: Analyser;
+}
+
+async function setup(label = 'a', o: SetupOptions = {}) {
+  const clock = o.clock ?? new FakeClock();
+  const store = o.store ?? openSqliteStore(join(tempDir(), 'ledger.db'));
   const node = testKey(`challenger-${label}`);
   await store.nodeConnected(node.id, { agent: 'capanode/0', inventory: { gpus: [] }, at: clock.now() });
   const sent: (Challenge | Verdict | { t: 'open'; id: string; checks: [number, number][] })[] = [];
+  const sentAt: number[] = [];
   const refused: string[] = [];
   const rtt = new RttTracker();
   for (const ms of [0.2, 0.1, 0.1]) rtt.add(ms);
   const challenger = new Challenger({
     node: node.id,
-    schedule,
+    schedule: o.schedule ?? noRounds,
     inventory: { gpus: [] },
-    lastGflops: null,
+    lastGflops: o.lastGflops ?? null,
     key: coordinator,
     store,
     clock,
     random: randomStream(label),
-    analyser: createInlineAnalyser(createLogger({ level: 'silent' })),
+    analyser: o.analyser ?? createInlineAnalyser(createLogger({ level: 'silent' })),
     rtt,
-    settings: { ...settings, ...overrides },
+    settings: { ...settings, ...o.overrides },
     log: createLogger({ level: 'silent' }),
-    send: (m) => sent.push(m),
+    send: (m) => {
+      sent.push(m);
+      sentAt.push(clock.mono);
+    },
     refuse: (m) => refused.push(m),
   });
-  return { clock, store, node, sent, refused, challenger, schedule };
+  return { clock, store, node, sent, sentAt, refused, challenger };
 }
 
 const challenges = (sent: { t: string }[]) => sent.filter((m): m is Challenge => m.t === 'challenge');
 const verdicts = (sent: { t: string }[]) => sent.filter((m): m is Verdict => m.t === 'verdict');
 
-describe('Challenger', () => {
-  it('challenges at a random time within [min, max], different for different random streams', async () => {
-    const times: number[] = [];
-    for (const label of ['t1', 't2', 't3']) {
-      const { clock, sent, challenger } = await setup(label);
-      challenger.start();
-      await clock.advance(999);
-      expect(challenges(sent)).toHaveLength(0);
-      while (challenges(sent).length === 0) await clock.advance(10);
-      times.push(clock.mono);
-      expect(clock.mono).toBeLessThanOrEqual(5010);
-      expect(verifyCoordinatorMessage(challenges(sent)[0]!, coordinator.id)).toBe(true);
-      await challenger.stop();
+/** Several nodes in one process's rounds, on one clock and one store. */
+async function roundSetup(labels: string[], lastGflops: number | null = 2, overrides: Partial<PotSettings> = {}) {
+  const clock = new FakeClock();
+  const store = openSqliteStore(join(tempDir(), 'ledger.db'));
+  const schedule = new RoundSchedule(roundKey(coordinator.secretKey), { minIntervalMs: 60_000, maxIntervalMs: 180_000 });
+  const rounds = new ChallengeRounds({ schedule, clock, store, log: createLogger({ level: 'silent' }) });
+  const nodes = [];
+  for (const label of labels) nodes.push(await setup(label, { clock, store, schedule: rounds, lastGflops, overrides: { ...roundSettings, ...overrides }, analyser: fakeAnalyser() }));
+  /** Advances to the next round and lets it send; returns its start (monotonic). */
+  const nextRound = async (): Promise<number> => {
+    const due = rounds.pending as Round;
+    await clock.advanceTo(due.at);
+    await rounds.settled();
+    return clock.mono;
+  };
+  return { clock, store, rounds, nodes, nextRound };
+}
+
+describe('challenge rounds', () => {
+  it('a round challenges every connected node at one instant with one window; seeds differ per node', async () => {
+    const { nodes, nextRound } = await roundSetup(['r1', 'r2', 'r3']);
+    for (const n of nodes) n.challenger.start();
+    const start = await nextRound();
+    const sent = nodes.map((n) => challenges(n.sent));
+    expect(sent.map((c) => c.length)).toEqual([1, 1, 1]);
+    expect(nodes.map((n) => n.sentAt[0])).toEqual([start, start, start]);
+    for (const [c] of sent) {
+      expect(c).toMatchObject({ deadlineMs: settings.deadlineMs, n: 64 });
+      expect(verifyCoordinatorMessage(c!, coordinator.id)).toBe(true);
     }
-    expect(new Set(times).size).toBeGreaterThan(1);
+    expect(new Set(sent.map(([c]) => c!.seed)).size).toBe(3);
+    expect(new Set(sent.map(([c]) => c!.id)).size).toBe(3);
+    // The basis (its last verdict) fills 90% of the window, less the round trip.
+    expect(sent[0]![0]!.reps).toBe(roundShape({ ...settings, ...roundSettings }, false, { gflops: LAST, measured: true }, 100).reps);
   });
 
-  it('keeps a node\'s schedule across sessions: reconnecting does not put a challenge off', async () => {
-    const clock = new FakeClock();
-    const schedule = new Map<string, number>();
-    const first = await setup('resched', {}, clock, schedule);
+  it('credits a commit inside the window its work over the window, however early; one after it passes with 0 and sizes the next round', async () => {
+    const { nodes, nextRound, store } = await roundSetup(['early', 'edge', 'late']);
+    for (const n of nodes) n.challenger.start();
+    const start = await nextRound();
+    const [early, edge, late] = nodes as [Awaited<ReturnType<typeof setup>>, Awaited<ReturnType<typeof setup>>, Awaited<ReturnType<typeof setup>>];
+    const c = challenges(early.sent)[0]!;
+    const window = roundWindow({ ...settings, ...roundSettings });
+    await answer(early.challenger, c, start + 300, 290_000, early.sent);
+    await answer(edge.challenger, challenges(edge.sent)[0]!, start + 1000, 990_000, edge.sent);
+    await answer(late.challenger, challenges(late.sent)[0]!, start + 1000.5, 1_900_000, late.sent);
+    expect(verdicts(early.sent)[0]).toMatchObject({ ok: true, reason: null, gflops: windowGflops(64, c.reps, 290_000, window) });
+    expect(verdicts(edge.sent)[0]).toMatchObject({ ok: true, gflops: verdicts(early.sent)[0]!.gflops });
+    expect(verdicts(early.sent)[0]!.gflops).toBe(Math.floor(potFlops(64, c.reps) / 1e9));
+    // Checked like any other (a wrong late commit fails), but no work inside the window: no strike, nothing credited.
+    expect(late.sent.some((m) => m.t === 'open')).toBe(true);
+    expect(verdicts(late.sent)[0]).toMatchObject({ ok: true, gflops: 0, reason: 'late: commit 1001 ms after the challenge, after the round\'s 1000 ms window: no work inside it' });
+    expect((await store.getNode(late.node.id))?.strikes).toBe(0);
+    expect((await store.getNode(late.node.id))?.gflops).toBe(0);
+    // Next round: the late node is asked what it showed (work over 1.9 s), the early one (which showed three times its basis) 5% more.
+    await nextRound();
+    const lateShown = potFlops(64, c.reps) / 1_900_000 / 1000;
+    expect(challenges(late.sent)[1]!.reps).toBe(roundShape({ ...settings, ...roundSettings }, false, { gflops: lateShown, measured: true }, 100).reps);
+    expect(challenges(early.sent)[1]!.reps).toBe(roundShape({ ...settings, ...roundSettings }, false, { gflops: LAST * 1.05, measured: true }, 100).reps);
+  });
+
+  it('two identities answering with one GPU are credited at most its throughput together, in any order', async () => {
+    const gpu = LAST; // GFLOP/s: what each identity's basis says, so together they ask twice what fits.
+    for (const order of [[0, 1], [1, 0]]) {
+      const { nodes, nextRound } = await roundSetup([`share-${order.join('')}-a`, `share-${order.join('')}-b`], gpu);
+      for (const n of nodes) n.challenger.start();
+      for (let round = 0; round < 3; round++) {
+        const start = await nextRound();
+        let done = 0;
+        for (const i of order) {
+          const n = nodes[i]!;
+          const c = challenges(n.sent).at(-1)!;
+          const own = potFlops(64, c.reps) / (gpu * 1e6);
+          done += own;
+          await answer(n.challenger, c, start + done + 0.15, Math.round(own * 1000), n.sent);
+        }
+        const credited = nodes.map((n) => verdicts(n.sent).at(-1)!).reduce((s, v) => s + v.gflops, 0);
+        expect(credited).toBeLessThanOrEqual(gpu);
+      }
+    }
+  });
+
+  it('a node never verified is first challenged at least the shortest interval after it connects, with a probe below its class', async () => {
+    // Rounds come at most 180 s apart: waiting 180 s skips at least the first.
+    const { clock, nodes, rounds } = await roundSetup(['newcomer'], null, { minIntervalMs: 180_000 });
+    const n = nodes[0]!;
+    n.challenger.start();
+    const eligible = clock.mono + 180_000;
+    const seen: number[] = [];
+    while (challenges(n.sent).length === 0) {
+      await clock.advanceTo((rounds.pending as Round).at);
+      await rounds.settled();
+      seen.push(clock.mono);
+    }
+    expect(seen.length).toBeGreaterThan(1);
+    expect(seen[0]).toBeLessThan(eligible);
+    expect(n.sentAt[0]).toBeGreaterThanOrEqual(eligible);
+    expect(challenges(n.sent)[0]!.reps).toBe(roundShape({ ...settings, ...roundSettings }, false, { gflops: 1, measured: false }, 100).reps);
+  });
+
+  it('reconnecting does not put a round off: a node back before the round is in it', async () => {
+    const { clock, nodes, rounds, store, nextRound } = await roundSetup(['back']);
+    const first = nodes[0]!;
     first.challenger.start();
-    const due = [...schedule.values()][0]!;
-    await clock.advance(500);
-    await first.challenger.stop();
-    const second = await setup('resched', {}, clock, schedule);
-    second.challenger.start();
-    await clock.advance(due - clock.mono - 1);
-    expect(challenges(second.sent)).toHaveLength(0);
-    await clock.advance(1);
-    expect(challenges(second.sent)).toHaveLength(1);
-    await second.challenger.stop();
-    // Overdue after an absence: challenged within minIntervalMs of coming back.
-    const third = await setup('resched', {}, clock, schedule);
-    await clock.advance(100_000);
-    third.challenger.start();
     await clock.advance(1000);
-    expect(challenges(third.sent)).toHaveLength(1);
-    await third.challenger.stop();
+    await first.challenger.stop();
+    const again = await setup('back', { clock, store, schedule: rounds, lastGflops: LAST, overrides: roundSettings, analyser: fakeAnalyser() });
+    again.challenger.start();
+    await nextRound();
+    expect(challenges(again.sent)).toHaveLength(1);
+    expect(challenges(first.sent)).toHaveLength(0);
   });
 
+  it('no commit by potDeadlineMs is a missed deadline (a strike), and the next round asks half', async () => {
+    const { clock, nodes, nextRound, store } = await roundSetup(['silent']);
+    const n = nodes[0]!;
+    n.challenger.start();
+    await nextRound();
+    await clock.advance(10_000);
+    expect(verdicts(n.sent)[0]).toMatchObject({ ok: false, reason: 'deadline: no commit within 10000 ms' });
+    expect((await store.getNode(n.node.id))?.strikes).toBe(1);
+    await nextRound();
+    expect(challenges(n.sent)[1]!.reps).toBe(roundShape({ ...settings, ...roundSettings }, false, { gflops: LAST / 2, measured: true }, 100).reps);
+  });
+});
+
+describe('solo challenges (challengeNow)', () => {
   it('opens only after the commit, then verifies the reveal; gflops uses its own clock less the median RTT', async () => {
     const { clock, sent, challenger, store, node } = await setup('honest');
     expect(await challenger.challengeNow()).toBe(true);

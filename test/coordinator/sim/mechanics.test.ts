@@ -24,7 +24,7 @@ function passRate(pot: PotConduct, n = 4000): { rate: number; gflops: number } {
   return { rate: passed / n, gflops };
 }
 
-describe('PoT challenges', () => {
+describe('PoT challenges under the rounds and independent schedules', () => {
   it('an honest node passes and shows its real throughput', () => {
     expect(passRate({ kind: 'honest' })).toEqual({ rate: 1, gflops: 300_000 });
   });
@@ -58,11 +58,6 @@ describe('PoT challenges', () => {
 describe('one GPU behind several identities', () => {
   const three = [0, 1, 2].map(() => ({ work: 500, at: 1000 }));
 
-  it('windowed: together they show the GPU, whatever the split', () => {
-    expect(shares(300, three, 'windowed', 0, M)).toEqual([100, 100, 100]);
-    expect(shares(300, [{ work: 100, at: 0 }, { work: 200, at: 0 }], 'windowed', 7, M)).toEqual([100, 200]);
-  });
-
   it('rounds with work / elapsed: run one after another, they show 1 + 1/2 + 1/3 of the GPU, the order rotating', () => {
     expect(shares(300, three, 'rounds', 0, M)).toEqual([300, 150, 100]);
     expect(shares(300, three, 'rounds', 1, M)).toEqual([100, 300, 150]);
@@ -73,7 +68,7 @@ describe('one GPU behind several identities', () => {
   });
 
   it('a lone identity shows its GPU under every schedule', () => {
-    for (const s of ['windowed', 'rounds', 'independent'] as const) expect(shares(300, [{ work: 9, at: 5 }], s, 3, M)).toEqual([300]);
+    for (const s of ['rounds', 'independent'] as const) expect(shares(300, [{ work: 9, at: 5 }], s, 3, M)).toEqual([300]);
   });
 });
 
