@@ -4,7 +4,7 @@
  * wraps it, the agent's `start --devnet` runs it in-process, tests build one
  * with a fake clock and a fixed random stream.
  */
-import { cpus } from 'node:os';
+import { cpus, hostname } from 'node:os';
 import { createLogger, type Logger } from '../common/log.js';
 import { CapanodeError } from '../common/errors.js';
 import type { KeyPair } from '../proofs/keys.js';
@@ -118,16 +118,17 @@ export async function createCoordinator(options: CoordinatorOptions): Promise<Co
       log: log.child({ component: 'jobs' }),
     });
     dispatcher = jobs;
-    // This process's name in session leases: random, so a restarted process never inherits a dead one's leases.
-    const leaseOwner = randomHex(random, 16);
-    const leaseMs = options.sessionLeaseMs ?? DEFAULT_SESSION_LEASE_MS;
-    server = createLinkServer({ key: options.key, store, committer, analyser, beacons, clock, random, config, limiter, ledger, jobs, leaseOwner, leaseMs, log });
+    // This process's name in session leases is its host and port (set by listen()): a coordinator restarted
+    // in its place (kill -9, crash) takes its own leases straight back; another process waits for them to lapse.
+    const lease = { owner: `${hostname()}:unbound:${randomHex(random, 8)}`, ms: options.sessionLeaseMs ?? DEFAULT_SESSION_LEASE_MS };
+    const leaseMs = lease.ms;
+    server = createLinkServer({ key: options.key, store, committer, analyser, beacons, clock, random, config, limiter, ledger, jobs, lease, log });
     const link = server;
     let leaseTimer: TimerHandle | null = null;
     const renewLeases = (): void => {
       leaseTimer = clock.after(Math.floor(leaseMs / 3), () => {
         store
-          .renewSessions(leaseOwner, link.connected(), clock.now(), leaseMs)
+          .renewSessions(lease.owner, link.connected(), clock.now(), leaseMs)
           .catch((e: unknown) => log.error({ err: e }, 'could not renew session leases; nodes may be taken over by another coordinator process'))
           .finally(() => {
             if (leaseTimer !== null) renewLeases();
@@ -171,6 +172,7 @@ export async function createCoordinator(options: CoordinatorOptions): Promise<Co
       async listen(listen = config.listen) {
         const { host, port } = parseListen(listen);
         const bound = await link.listen(host, port);
+        lease.owner = `${hostname()}:${bound.port}`;
         const shown = bound.host.includes(':') ? `[${bound.host}]` : bound.host;
         log.info({ host: bound.host, port: bound.port }, 'listening');
         return { ...bound, url: `ws://${shown}:${bound.port}` };

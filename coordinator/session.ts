@@ -65,9 +65,8 @@ export interface SessionDeps {
   ledger: Ledger;
   /** Assigned jobs: their updates and usage records. */
   jobs: JobDispatcher;
-  /** This process's name in session leases (one session per node across processes sharing the store). */
-  leaseOwner: string;
-  leaseMs: number;
+  /** This process's session leases (one session per node across processes sharing the store); owner is set when it listens. */
+  lease: { owner: string; ms: number };
   log: Logger;
 }
 
@@ -269,7 +268,7 @@ export class Session {
       return;
     }
     // Across processes sharing the store: another coordinator may hold this node's session.
-    if (!(await deps.store.claimSession(auth.node, deps.leaseOwner, deps.clock.now(), deps.leaseMs))) {
+    if (!(await deps.store.claimSession(auth.node, deps.lease.owner, deps.clock.now(), deps.lease.ms))) {
       deps.registry.release(auth.node, this);
       this.log.info({ node: auth.node }, 'node connected to another coordinator process; refused');
       this.close(CLOSE.alreadyConnected, 'node already connected to another coordinator');
@@ -431,6 +430,6 @@ export class Session {
     this.challenger = null;
     this.deps.registry.release(node, this);
     await this.deps.store.nodeDisconnected(node, this.deps.clock.now());
-    await this.deps.store.releaseSession(node, this.deps.leaseOwner);
+    await this.deps.store.releaseSession(node, this.deps.lease.owner);
   }
 }

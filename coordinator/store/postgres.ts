@@ -56,6 +56,8 @@ export class PostgresStore extends PgLedger implements Store {
 
   async commitFrames(frames: readonly FrameCommit[]): Promise<(Error | null)[]> {
     try {
+      // The common case in one round trip: every frame continues its head and none carries evidence.
+      if (frames.length > 1 && frames.every((f) => f.equivocation === null && f.records.length > 0) && (await this.commitAllAtOnce(frames))) return frames.map(() => null);
       return await this.tx(async (c) => {
         const out: (Error | null)[] = [];
         for (const f of frames) {
@@ -73,6 +75,59 @@ export class PostgresStore extends PgLedger implements Store {
       });
     } catch (e) {
       throw new CapanodeError('store-unavailable', `the store could not commit: ${(e as Error).message}`, { hint: 'Check that PostgreSQL is up and has disk space.', cause: e });
+    }
+  }
+
+  /**
+   * Writes every frame's records and moves every head in one statement; false
+   * (nothing written) when any head moved meanwhile or any (node, seq) is
+   * taken, and the caller commits frame by frame to tell which.
+   */
+  private async commitAllAtOnce(frames: readonly FrameCommit[]): Promise<boolean> {
+    const records = frames.flatMap((f) => f.records);
+    for (const f of frames) {
+      if (f.records.some((r, i) => r.node !== f.node || r.seq !== f.baseSeq + i + 1)) return false;
+    }
+    const heads = frames.map((f) => ({ f, last: f.records[f.records.length - 1] as RecordRow }));
+    const col = <T>(pick: (x: T) => string | number | null, list: readonly T[]) => list.map(pick);
+    try {
+      return await this.tx(async (c) => {
+        const moved = await c.query<{ moved: number }>(
+          `WITH ins AS (
+             INSERT INTO records (node, seq, hash, kind, time, canonical, sig, received_at)
+             SELECT * FROM unnest($1::text[], $2::bigint[], $3::text[], $4::text[], $5::bigint[], $6::text[], $7::text[], $8::bigint[])
+             RETURNING 1),
+           heads AS (
+             UPDATE nodes n SET head_seq = v.seq, head_hash = v.hash, last_seen = greatest(n.last_seen, v.last_seen), skew_ms = coalesce(v.skew, n.skew_ms)
+             FROM unnest($9::text[], $10::bigint[], $11::bigint[], $12::text[], $13::bigint[], $14::bigint[]) AS v(node, base, seq, hash, last_seen, skew)
+             WHERE n.id = v.node AND n.head_seq = v.base
+             RETURNING 1)
+           SELECT (SELECT count(*) FROM heads)::bigint AS moved, (SELECT count(*) FROM ins)::bigint AS inserted`,
+          [
+            col((r) => r.node, records),
+            col((r) => r.seq, records),
+            col((r) => r.hash, records),
+            col((r) => r.kind, records),
+            col((r) => r.time, records),
+            col((r) => r.canonical, records),
+            col((r) => r.sig, records),
+            col((r) => r.receivedAt, records),
+            col((h) => h.f.node, heads),
+            col((h) => h.f.baseSeq, heads),
+            col((h) => h.last.seq, heads),
+            col((h) => h.last.hash, heads),
+            col((h) => h.f.lastSeen, heads),
+            col((h) => h.f.skewMs, heads),
+          ],
+        );
+        // A head that moved meanwhile (or two frames of one node in a batch): undo all, and go frame by frame.
+        if (Number(moved.rows[0]?.moved) !== frames.length) throw new NotAllAtOnce();
+        return true;
+      });
+    } catch (e) {
+      // A (node, seq) already stored, or a head that moved: the frame-by-frame path says which frame.
+      if (e instanceof NotAllAtOnce || (e as { code?: string }).code === '23505') return false;
+      throw e;
     }
   }
 
@@ -148,6 +203,8 @@ async function commitOne(c: Queryable, f: FrameCommit): Promise<void> {
     await c.query('UPDATE nodes SET banned = 1, ban_reason = coalesce(ban_reason, $1) WHERE id = $2', [`equivocation at seq ${e.seq}`, e.node]);
   }
 }
+
+class NotAllAtOnce extends Error {}
 
 export function openPostgresStore(url: string): PostgresStore {
   return new PostgresStore(url);

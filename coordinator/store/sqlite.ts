@@ -244,6 +244,7 @@ export class SqliteStore extends SqliteLedger implements Store {
       claimSession: db.prepare(claimSessionSql(() => '?')),
       renewSession: db.prepare('UPDATE session_leases SET expires_at = ? WHERE node = ? AND owner = ?'),
       releaseSession: db.prepare('DELETE FROM session_leases WHERE node = ? AND owner = ?'),
+      clearSessions: db.prepare('DELETE FROM session_leases'),
     };
     const s = this.stmts;
     this.commitOne = db.transaction((f: FrameCommit) => {
@@ -300,8 +301,12 @@ export class SqliteStore extends SqliteLedger implements Store {
     return Promise.resolve();
   }
 
+  /** At startup. A SQLite store serves one coordinator process, so the one starting also takes back every session lease a crashed predecessor left. */
   resetConnected(): Promise<void> {
-    this.stmts.resetConnected.run();
+    this.db.transaction(() => {
+      this.stmts.resetConnected.run();
+      this.stmts.clearSessions.run();
+    })();
     return Promise.resolve();
   }
 

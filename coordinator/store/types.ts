@@ -135,7 +135,7 @@ export interface Store extends LedgerStore, JobStore, SessionLeaseStore {
   /** Creates the node on first sight; marks it connected; returns it. */
   nodeConnected(node: string, seen: NodeSeen): Promise<NodeInfo>;
   nodeDisconnected(node: string, at: number): Promise<void>;
-  /** At startup: no node is connected to a coordinator that just started. */
+  /** At startup: no node is connected to a coordinator that just started (SQLite, one process per store: its session leases are cleared too). */
   resetConnected(): Promise<void>;
   getNode(node: string): Promise<NodeInfo | null>;
   listNodes(): Promise<NodeInfo[]>;

@@ -56,6 +56,20 @@ describe.each(STORE_KINDS)('Store contract (%s)', (kind) => {
     await store.close();
   });
 
+  it('writes a batch of frames of several nodes together, each continuing its head', async () => {
+    const store = openStore(await freshStoreUrl(kind));
+    const other = testKey('store-c');
+    const otherRows = makeChain(other, 3).map((r, i) => ({ ...rows[i]!, node: other.id, hash: r.hash, canonical: r.canonical, sig: r.record.sig }));
+    await store.nodeConnected(key.id, seen);
+    await store.nodeConnected(other.id, seen);
+    expect(await store.commitFrames([frame(0, rows.slice(0, 2)), { ...frame(0, otherRows), node: other.id }])).toEqual([null, null]);
+    expect(await store.commitFrames([frame(2, rows.slice(2, 5)), { ...frame(3, []), node: other.id }])).toEqual([null, null]);
+    expect((await store.getNode(key.id))?.headSeq).toBe(5);
+    expect(await store.getNode(other.id)).toMatchObject({ headSeq: 3, headHash: otherRows[2]!.hash, lastSeen: 2000 });
+    expect(await store.getRecord(other.id, 2)).toEqual(otherRows[1]);
+    await store.close();
+  });
+
   it('keeps equivocation evidence and bans the node in the same commit', async () => {
     const store = openStore(await freshStoreUrl(kind));
     await store.nodeConnected(key.id, seen);
