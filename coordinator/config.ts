@@ -57,6 +57,7 @@ export const CoordinatorConfigSchema = z
     rateBytesPerSec: count(1024, 1 << 30).default(16 * 1024 * 1024).describe('Bytes a node may send per second, sustained.'),
     rateByteBurst: count(MAX_FRAME_BYTES, 1 << 30).default(64 * 1024 * 1024).describe('Bytes a node may send in a burst.'),
     maxQueuedFrames: count(1, 10_000).default(64).describe('Frames received from one node and not yet answered; more is a flood (4008).'),
+    sessionLeaseMs: ms(1_000, 3_600_000).default(30_000).describe("How long a node's session lease lasts unless renewed (every third of it): with several coordinator processes on one store, how long a process killed with -9 keeps its nodes from reconnecting elsewhere."),
     jobPollMs: ms(10, 600_000).default(1_000).describe('How often the job dispatcher looks at the queue, deadlines and cancels (jobs submitted by another process wait at most this long).'),
     jobMaxAttempts: count(1, 100).default(3).describe('Nodes that may reject a job before it fails.'),
     jobSlackMs: ms(0, DAY).default(60_000).describe("Tolerance on a job's window for clocks and transit: a usage record may start this much before the assignment and end this much after the deadline."),

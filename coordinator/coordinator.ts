@@ -34,7 +34,7 @@ export interface CoordinatorOptions {
   clock?: Clock;
   /** CSPRNG byte source: nonces, beacon ids, challenge seeds and checks. */
   random?: RandomBytes;
-  /** How long a node's session lease lasts unless renewed (one session per node across processes); default 30 s. */
+  /** Overrides config sessionLeaseMs (tests). */
   sessionLeaseMs?: number;
 }
 
@@ -69,8 +69,6 @@ export interface RunningCoordinator extends Coordinator {
   /** ws://HOST:PORT for agents. */
   readonly url: string;
 }
-
-const DEFAULT_SESSION_LEASE_MS = 30_000;
 
 function workerCount(setting: CoordinatorConfig['verifyWorkers']): number {
   if (setting !== 'auto') return setting;
@@ -120,7 +118,7 @@ export async function createCoordinator(options: CoordinatorOptions): Promise<Co
     dispatcher = jobs;
     // This process's name in session leases is its host and port (set by listen()): a coordinator restarted
     // in its place (kill -9, crash) takes its own leases straight back; another process waits for them to lapse.
-    const lease = { owner: `${hostname()}:unbound:${randomHex(random, 8)}`, ms: options.sessionLeaseMs ?? DEFAULT_SESSION_LEASE_MS };
+    const lease = { owner: `${hostname()}:unbound:${randomHex(random, 8)}`, ms: options.sessionLeaseMs ?? config.sessionLeaseMs };
     const leaseMs = lease.ms;
     server = createLinkServer({ key: options.key, store, committer, analyser, beacons, clock, random, config, limiter, ledger, jobs, lease, log });
     const link = server;

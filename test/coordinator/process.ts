@@ -32,6 +32,8 @@ export interface SpawnOptions {
   settings?: Record<string, string | number | boolean | null>;
   key?: KeyPair;
   storeFile?: string;
+  /** A store URL (postgres://...) instead of the SQLite file. */
+  storeUrl?: string;
 }
 
 function flag(key: string): string {
@@ -48,7 +50,7 @@ export async function spawnCoordinator(options: SpawnOptions): Promise<Coordinat
   }
   const storeFile = options.storeFile ?? join(options.dir, 'ledger.db');
   const settings = { listen: '127.0.0.1:0', potEnabled: false, logLevel: 'info', ...options.settings };
-  const args = [COORDINATOR_CLI, 'serve', '--key', keyFile, '--store', `sqlite:${storeFile}`];
+  const args = [COORDINATOR_CLI, 'serve', '--key', keyFile, '--store', options.storeUrl ?? `sqlite:${storeFile}`];
   for (const [k, v] of Object.entries(settings)) args.push(flag(k), String(v));
   const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, CAPANODE_LOG_LEVEL: settings.logLevel } });
   let out = '';
