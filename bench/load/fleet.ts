@@ -51,9 +51,19 @@ interface Worker {
   exited: Promise<void>;
 }
 
+/** What happened since the last takeWindow(), whatever the phase: for timelines and progress lines. */
+export interface Window {
+  seconds: number;
+  acked: number;
+  failures: number;
+  latency: Histogram;
+}
+
 export class Fleet {
   private readonly phases = new Map<string, PhaseFigures>();
   private current: PhaseFigures;
+  private window: Window = { seconds: 0, acked: 0, failures: 0, latency: new Histogram() };
+  private windowStart = performance.now();
   private nextIndex = 0;
 
   private constructor(
@@ -122,8 +132,13 @@ export class Fleet {
     return ending;
   }
 
-  figures(name: string): PhaseFigures | undefined {
-    return this.phases.get(name);
+  /** The counts since the last call (or the start), and starts a new window. */
+  takeWindow(): Window {
+    const now = performance.now();
+    const w = { ...this.window, seconds: (now - this.windowStart) / 1000 };
+    this.window = { seconds: 0, acked: 0, failures: 0, latency: new Histogram() };
+    this.windowStart = now;
+    return w;
   }
 
   /** Authenticated connections now (each worker's latest report), by coordinator index. */
@@ -176,6 +191,9 @@ export class Fleet {
     p.workerCpuUs += m.cpuUs;
     addCounts(p.failures, m.failures);
     p.latency.merge(m.latency, m.latencyMax);
+    this.window.acked += m.acked;
+    this.window.failures += Object.values(m.failures).reduce((a, b) => a + b, 0);
+    this.window.latency.merge(m.latency, m.latencyMax);
     if (p === this.current && this.workers.every((x) => x.latest !== null)) {
       const now = this.connected();
       p.connectedMin = p.connectedMin === null ? now : Math.min(p.connectedMin, now);

@@ -5,7 +5,7 @@
  * cost each coordinator process in memory.
  */
 import { goal } from '../suite.js';
-import { failureTotal, seconds, type PhaseFigures } from './fleet.js';
+import { failureTotal, seconds, type Fleet, type PhaseFigures } from './fleet.js';
 import type { LoadOptions } from './options.js';
 import { median, progress, sleep, untilConnected, type Rig } from './rig.js';
 
@@ -31,9 +31,28 @@ export function latencyFigures(p: PhaseFigures): { p50: number | null; p90: numb
   return { p50: q(0.5), p90: q(0.9), p99: q(0.99), max: max === null ? null : round1(max), samples: p.latency.count };
 }
 
-function phaseLine(label: string, p: PhaseFigures, connected: number, target: number, elapsedS: number, recordsPerSec: number): string {
-  const p99 = p.latency.quantile(0.99);
-  return `${label} ${Math.round(elapsedS)} s: ${connected}/${target} connected, ${Math.round(recordsPerSec)} records/s acked, p99 ${p99 === null ? '-' : `${round1(p99)} ms`}, ${failureTotal(p)} failures`;
+/** One line of the timeline: the last window's figures (not cumulative, so a stall shows where it happened). */
+function windowFigures(fleet: Fleet, sinceS: number): TimelinePoint {
+  const w = fleet.takeWindow();
+  const q = (x: number): number | null => {
+    const v = w.latency.quantile(x);
+    return v === null ? null : round1(v);
+  };
+  return { atS: Math.round(sinceS), connected: fleet.connected(), recordsPerSec: w.seconds > 0 ? Math.round(w.acked / w.seconds) : 0, p50: q(0.5), p99: q(0.99), maxMs: q(1), failures: w.failures };
+}
+
+interface TimelinePoint {
+  atS: number;
+  connected: number;
+  recordsPerSec: number;
+  p50: number | null;
+  p99: number | null;
+  maxMs: number | null;
+  failures: number;
+}
+
+function line(label: string, t: TimelinePoint, target: number): string {
+  return `${label} ${t.atS} s: ${t.connected}/${target} connected, last ${PROGRESS_MS / 1000} s: ${t.recordsPerSec} records/s acked, p50 ${t.p50 ?? '-'} ms, p99 ${t.p99 ?? '-'} ms, max ${t.maxMs ?? '-'} ms, ${t.failures} failures`;
 }
 
 export async function runHold(o: LoadOptions, rig: Rig): Promise<Record<string, unknown>> {
@@ -42,7 +61,8 @@ export async function runHold(o: LoadOptions, rig: Rig): Promise<Record<string, 
   progress(`connecting ${o.agents} agents at ${o.ramp}/s over ${o.workers} worker(s)`);
   fleet.add(o.agents, o.ramp);
   const rampBudgetMs = (o.agents / o.ramp) * 1500 + 60_000;
-  const reporter = setInterval(() => progress(phaseLine('ramp', ramp, fleet.connected(), o.agents, seconds(ramp), ramp.acked / seconds(ramp))), PROGRESS_MS);
+  fleet.takeWindow();
+  const reporter = setInterval(() => progress(line('ramp', windowFigures(fleet, seconds(ramp)), o.agents)), PROGRESS_MS);
   const allUp = await untilConnected(fleet, o.agents, rampBudgetMs);
   clearInterval(reporter);
   const rampSeconds = seconds(ramp);
@@ -51,6 +71,8 @@ export async function runHold(o: LoadOptions, rig: Rig): Promise<Record<string, 
   await sleep(o.intervalMs);
 
   const hold = await fleet.phase('hold');
+  fleet.takeWindow();
+  const timeline: TimelinePoint[] = [];
   const cpuStart = coordinators.map((c) => c.cpuSeconds());
   const rssSamples: number[][] = coordinators.map(() => []);
   const connSamples: number[][] = coordinators.map(() => []);
@@ -66,7 +88,9 @@ export async function runHold(o: LoadOptions, rig: Rig): Promise<Record<string, 
     });
     if (performance.now() >= nextProgress) {
       nextProgress += PROGRESS_MS;
-      progress(phaseLine('hold', hold, fleet.connected(), o.agents, seconds(hold), hold.acked / seconds(hold)));
+      const point = windowFigures(fleet, seconds(hold));
+      timeline.push(point);
+      progress(line('hold', point, o.agents));
     }
   }
   await fleet.phase('end');
@@ -113,6 +137,7 @@ export async function runHold(o: LoadOptions, rig: Rig): Promise<Record<string, 
     coordinators: perCoordinator.map(({ growth: _g, conns: _c, ...shown }) => shown),
     memoryPerConnectionKB,
     generator: { workers: o.workers, rssMB: round1(fleet.rss() / 2 ** 20), cpuPercent: generatorCpu },
+    timeline,
     atGoalScale,
     goals: {
       connectionsHeld: goal(hold.connectedMin ?? 0, '>=', GOAL.agents),
