@@ -119,14 +119,13 @@ export async function createCoordinator(options: CoordinatorOptions): Promise<Co
     // This process's name in session leases is its host and port (set by listen()): a coordinator restarted
     // in its place (kill -9, crash) takes its own leases straight back; another process waits for them to lapse.
     const lease = { owner: `${hostname()}:unbound:${randomHex(random, 8)}`, ms: options.sessionLeaseMs ?? config.sessionLeaseMs };
-    const leaseMs = lease.ms;
     server = createLinkServer({ key: options.key, store, committer, analyser, beacons, clock, random, config, limiter, ledger, jobs, lease, log });
     const link = server;
     let leaseTimer: TimerHandle | null = null;
     const renewLeases = (): void => {
-      leaseTimer = clock.after(Math.floor(leaseMs / 3), () => {
+      leaseTimer = clock.after(Math.floor(lease.ms / 3), () => {
         store
-          .renewSessions(lease.owner, link.connected(), clock.now(), leaseMs)
+          .renewSessions(lease.owner, link.connected(), clock.now(), lease.ms)
           .catch((e: unknown) => log.error({ err: e }, 'could not renew session leases; nodes may be taken over by another coordinator process'))
           .finally(() => {
             if (leaseTimer !== null) renewLeases();

@@ -181,7 +181,7 @@ export class JobRunner {
     const ctx = { job: a.assign.job, device: a.device, logFile: join(this.o.logDir, `${a.assign.job}.log`) };
     let execution: Execution;
     try {
-      execution = this.start1(spec, ctx);
+      execution = this.launch(spec, ctx);
     } catch (e) {
       this.finish(a, { exitCode: null, outputSha256: null, error: `could not start: ${describeError(e)}` });
       return;
@@ -198,7 +198,7 @@ export class JobRunner {
     );
   }
 
-  private start1(spec: JobSpec, ctx: { job: string; device: JobDevice; logFile: string }): Execution {
+  private launch(spec: JobSpec, ctx: { job: string; device: JobDevice; logFile: string }): Execution {
     const b = this.o.backends;
     switch (spec.workload) {
       case 'pot':
@@ -259,8 +259,8 @@ export class JobRunner {
           this.log.warn({ job: j.job, err: describeError(e) }, 'cannot journal the job\'s usage yet: kept, retried later');
           return;
         }
-        this.persist();
       }
+      // One write per settled job: once the usage is journaled the job leaves the owed list, so a restart never signs it twice.
       this.owed.shift();
       this.remember({ job: j.job, state: j.state, reason: j.reason, usageSeq: j.usageSeq });
       this.persist();

@@ -150,7 +150,7 @@ export class JobDispatcher {
     const verdict = judgeUsage(job, usage, { node, skewMs: info?.skewMs ?? null, inventory: info?.inventory ?? null, limits: this.o.settings.limits });
     const now = clock.now();
     if (verdict.accepted && job !== null) {
-      const judged = await store.judgeUsage(job.id, { usageSeq: seq, usageAt: now, usageAccepted: true, usageCode: null, usageReason: null, outputSha256: usage.outputSha256, gpuMs: usage.gpuMs, energyMj: usage.energyMj });
+      const judged = await store.recordUsageJudgement(job.id, { usageSeq: seq, usageAt: now, usageAccepted: true, usageCode: null, usageReason: null, outputSha256: usage.outputSha256, gpuMs: usage.gpuMs, energyMj: usage.energyMj });
       if (judged) {
         this.o.log.info({ job: job.id, node, seq, gpuMs: usage.gpuMs, energyMj: usage.energyMj }, 'usage accepted');
         if (job.redundancy === 1) await store.setAudit([{ id: job.id, audit: 'none', creditedAt: now }]);
@@ -161,7 +161,7 @@ export class JobDispatcher {
     const refusal = verdict.accepted ? { code: 'usage-duplicate' as const, reason: `job ${usage.job} already has a usage record` } : verdict;
     // A refused record for this node's own job still closes the job's accounting: the job earns nothing.
     if (job !== null && job.node === node && refusal.code !== 'usage-duplicate') {
-      await store.judgeUsage(job.id, { usageSeq: seq, usageAt: now, usageAccepted: false, usageCode: refusal.code, usageReason: refusal.reason });
+      await store.recordUsageJudgement(job.id, { usageSeq: seq, usageAt: now, usageAccepted: false, usageCode: refusal.code, usageReason: refusal.reason });
       if (job.redundancy > 1) await this.settleGroup(job);
     }
     await store.recordUsageRefusal({ node, seq, job: usage.job, code: refusal.code, reason: refusal.reason.slice(0, 512), at: now });
@@ -209,7 +209,7 @@ export class JobDispatcher {
       if (now > windowEnd) {
         const noWord = job.state === 'assigned' || job.state === 'running';
         if (noWord) await store.transitionJob(job.id, ['assigned', 'running'], { state: 'lost', finishedAt: now, reason: 'no word from the node before the deadline' });
-        await store.judgeUsage(job.id, { usageAt: now, usageAccepted: false, usageCode: null, usageReason: 'no usage record before the deadline' });
+        await store.recordUsageJudgement(job.id, { usageAt: now, usageAccepted: false, usageCode: null, usageReason: 'no usage record before the deadline' });
         if (noWord) this.o.log.warn({ job: job.id, node: job.node }, 'job lost: no word from the node before the deadline');
         await this.settleGroup(job);
         continue;

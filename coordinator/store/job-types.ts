@@ -98,7 +98,7 @@ export interface JobStore {
   /** Applies patch when the job's state is one of `from`; false when it is not (another writer moved it first). */
   transitionJob(id: string, from: readonly CoordinatorJobState[], patch: JobPatch): Promise<boolean>;
   /** Sets the usage judgement once: false when the job already has one. */
-  judgeUsage(id: string, patch: JobPatch): Promise<boolean>;
+  recordUsageJudgement(id: string, patch: JobPatch): Promise<boolean>;
   /** Sets audit (and creditedAt) on each listed job, together. */
   setAudit(updates: readonly { id: string; audit: AuditState; creditedAt: number | null }[]): Promise<void>;
   recordUsageRefusal(row: UsageRefusalRow): Promise<void>;

@@ -8,7 +8,7 @@ import pg from 'pg';
 import { CapanodeError } from '../../common/errors.js';
 import type { AuditState, CoordinatorJobState, JobFilter, JobPatch, JobRow, JobStore, NewJob, UsageRefusalRow } from './job-types.js';
 import { PG_MIGRATIONS } from './postgres-schema.js';
-import { JOB_COLUMNS, toJob, type JobDbRow } from './sqlite-jobs.js';
+import { DuplicateJob, JOB_COLUMNS, toJob, type JobDbRow } from './sqlite-jobs.js';
 
 export type Queryable = Pick<pg.PoolClient, 'query'>;
 type Value = string | number | boolean | null | readonly string[];
@@ -171,7 +171,7 @@ export class PgJobs implements JobStore {
     return (await this.run(`UPDATE jobs SET ${sets} WHERE id = $${idAt} AND state IN (${states.join(', ')})`, values)) === 1;
   }
 
-  async judgeUsage(id: string, patch: JobPatch): Promise<boolean> {
+  async recordUsageJudgement(id: string, patch: JobPatch): Promise<boolean> {
     const values: Value[] = [];
     const sets = this.assignments(patch, values);
     values.push(id);
@@ -197,4 +197,3 @@ export class PgJobs implements JobStore {
   }
 }
 
-class DuplicateJob extends Error {}

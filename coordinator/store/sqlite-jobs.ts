@@ -209,7 +209,7 @@ export class SqliteJobs implements JobStore {
     return Promise.resolve(result.changes === 1);
   }
 
-  judgeUsage(id: string, patch: JobPatch): Promise<boolean> {
+  recordUsageJudgement(id: string, patch: JobPatch): Promise<boolean> {
     const { sql, values } = assignments(patch);
     const result = this.db.prepare(`UPDATE jobs SET ${sql} WHERE id = ? AND usage_at IS NULL`).run(...values, id);
     return Promise.resolve(result.changes === 1);
@@ -236,4 +236,5 @@ export class SqliteJobs implements JobStore {
   }
 }
 
-class DuplicateJob extends Error {}
+/** Thrown inside an insert transaction when a job id is taken: the transaction rolls back and insertJobs answers false. */
+export class DuplicateJob extends Error {}

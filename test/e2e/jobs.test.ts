@@ -26,7 +26,7 @@ describe.each(STORE_KINDS)('jobs end to end (%s store)', (kind) => {
     const job = async (id: string) => (JSON.parse(await jobs(['list', '--json'])) as JobRow[]).find((j) => j.id === id);
     try {
       await jobs(['submit', '--workload', 'pot', '--id', 'pot-1', '--param', `seed=${'ab'.repeat(32)}`, '--param', 'n=64', '--param', 'reps=2', '--fee', '1000']);
-      await until(async () => (await job('pot-1'))?.usageAccepted === true, 30_000, 'the pot job\'s usage to be accepted');
+      await until(async () => (await job('pot-1'))?.usageAccepted === true, 60_000, 'the pot job\'s usage to be accepted');
       expect(await job('pot-1')).toMatchObject({ state: 'done', node: agent.nodeId, audit: 'none', usageCode: null });
       expect((await job('pot-1'))?.outputSha256).toMatch(/^[0-9a-f]{64}$/);
 
@@ -43,5 +43,5 @@ describe.each(STORE_KINDS)('jobs end to end (%s store)', (kind) => {
       expect((await node.kill('SIGTERM')).code, node.output()).toBe(0);
       await server.kill('SIGTERM');
     }
-  }, 90_000);
+  }, 150_000);
 });

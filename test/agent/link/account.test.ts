@@ -6,14 +6,13 @@
  * rejected.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { Backoff, Link } from '../../../agent/link/index.js';
-import { createLogger } from '../../../common/log.js';
 import type { Account, ClaimRefused, Receipt } from '../../../proofs/messages.js';
 import { testKey } from '../../helpers/keys.js';
 import { ChainBuilder, CLOSE_DELAY_MS, EPOCH_MS, startLedgerCoordinator, T0 } from '../../helpers/ledger-fixture.js';
 import { MemoryJournal } from '../../helpers/memory-journal.js';
 import { until } from '../../helpers/processes.js';
 import { tsSolver } from '../../helpers/ts-solver.js';
+import { testLink } from '../../helpers/link.js';
 
 const cleanup: (() => Promise<unknown>)[] = [];
 afterEach(async () => {
@@ -31,17 +30,10 @@ describe('link: account and claims', () => {
     const refusals: ClaimRefused[] = [];
     const verdicts: boolean[] = [];
     const solver = tsSolver();
-    const link = new Link({
-      url: c.url,
-      coordinatorKey: c.id,
-      key: node,
+    const link = testLink(c, node, {
       journal,
-      inventory: () => ({ gpus: [] }),
-      agentVersion: '0.1.0',
       // The coordinator's fake clock stands still: the verdict takes the node's own timing.
       solver: { solve: async (ch, signal) => ({ ...(await solver.solve(ch, signal)), elapsedUs: 100 }) },
-      logger: createLogger({ level: 'silent' }),
-      backoff: new Backoff(20, 80),
       events: {
         onAccount: (a) => accounts.push(a),
         onReceipt: (r) => receipts.push(r),

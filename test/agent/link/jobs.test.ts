@@ -4,15 +4,12 @@
  * link is down waits and arrives after the next welcome.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { Backoff, Link } from '../../../agent/link/index.js';
-import { createLogger } from '../../../common/log.js';
 import { buildJobs } from '../../../coordinator/jobs/index.js';
 import type { Assign, Cancel } from '../../../proofs/messages.js';
 import { testKey } from '../../helpers/keys.js';
 import { startLedgerCoordinator } from '../../helpers/ledger-fixture.js';
-import { MemoryJournal } from '../../helpers/memory-journal.js';
 import { until } from '../../helpers/processes.js';
-import { tsSolver } from '../../helpers/ts-solver.js';
+import { testLink } from '../../helpers/link.js';
 
 const cleanup: (() => Promise<unknown>)[] = [];
 afterEach(async () => {
@@ -26,18 +23,7 @@ describe('link: jobs', () => {
     const node = testKey('link-jobs-node');
     const assigns: Assign[] = [];
     const cancels: Cancel[] = [];
-    const link = new Link({
-      url: c.url,
-      coordinatorKey: c.id,
-      key: node,
-      journal: new MemoryJournal(node.id, []),
-      inventory: () => ({ gpus: [] }),
-      agentVersion: '0.1.0',
-      solver: tsSolver(),
-      logger: createLogger({ level: 'silent' }),
-      backoff: new Backoff(20, 80),
-      events: { onAssign: (a) => assigns.push(a), onCancel: (x) => cancels.push(x) },
-    });
+    const link = testLink(c, node, { events: { onAssign: (a) => assigns.push(a), onCancel: (x) => cancels.push(x) } });
     await c.store.insertJobs(buildJobs({ id: 'j1', workload: 'bench', params: {}, deadlineMs: 60_000, fee: 0, redundancy: 1, node: node.id }, clock.now()));
     link.start();
     cleanup.push(() => link.stop());

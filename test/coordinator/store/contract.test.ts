@@ -1,22 +1,27 @@
 import { describe, expect, it } from 'vitest';
 import { openStore } from '../../../coordinator/store/index.js';
 import type { FrameCommit, RecordRow } from '../../../coordinator/store/types.js';
+import type { KeyPair } from '../../../proofs/keys.js';
 import { makeChain, testKey } from '../../helpers/keys.js';
 import { freshStoreUrl, STORE_KINDS } from '../../helpers/postgres.js';
 
 // The Store contract, held by every implementation: SQLite and PostgreSQL run the same tests.
+/** A node's chain as the rows a frame stores. */
+function rowsOf(k: KeyPair, count: number): RecordRow[] {
+  return makeChain(k, count).map((r) => ({
+    node: k.id,
+    seq: r.record.env.seq,
+    hash: r.hash,
+    kind: r.record.env.kind,
+    time: r.record.env.time,
+    canonical: r.canonical,
+    sig: r.record.sig,
+    receivedAt: 1000 + r.record.env.seq,
+  }));
+}
+
 const key = testKey('store-a');
-const chain = makeChain(key, 10);
-const rows: RecordRow[] = chain.map((r) => ({
-  node: key.id,
-  seq: r.record.env.seq,
-  hash: r.hash,
-  kind: r.record.env.kind,
-  time: r.record.env.time,
-  canonical: r.canonical,
-  sig: r.record.sig,
-  receivedAt: 1000 + r.record.env.seq,
-}));
+const rows = rowsOf(key, 10);
 const seen = { agent: 'capanode/0.1.0', inventory: { gpus: [] }, at: 500 };
 
 function frame(baseSeq: number, records: RecordRow[], extra: Partial<FrameCommit> = {}): FrameCommit {
@@ -43,7 +48,7 @@ describe.each(STORE_KINDS)('Store contract (%s)', (kind) => {
   it('fails one frame whose base is not the stored head, and writes the others of the batch', async () => {
     const store = openStore(await freshStoreUrl(kind));
     const other = testKey('store-b');
-    const otherRows = makeChain(other, 2).map((r, i) => ({ ...rows[i]!, node: other.id, hash: r.hash, canonical: r.canonical, sig: r.record.sig }));
+    const otherRows = rowsOf(other, 2);
     await store.nodeConnected(key.id, seen);
     await store.nodeConnected(other.id, seen);
     const results = await store.commitFrames([frame(3, rows.slice(3, 5)), { ...frame(0, otherRows), node: other.id }]);
@@ -59,7 +64,7 @@ describe.each(STORE_KINDS)('Store contract (%s)', (kind) => {
   it('writes a batch of frames of several nodes together, each continuing its head', async () => {
     const store = openStore(await freshStoreUrl(kind));
     const other = testKey('store-c');
-    const otherRows = makeChain(other, 3).map((r, i) => ({ ...rows[i]!, node: other.id, hash: r.hash, canonical: r.canonical, sig: r.record.sig }));
+    const otherRows = rowsOf(other, 3);
     await store.nodeConnected(key.id, seen);
     await store.nodeConnected(other.id, seen);
     expect(await store.commitFrames([frame(0, rows.slice(0, 2)), { ...frame(0, otherRows), node: other.id }])).toEqual([null, null]);
