@@ -5,6 +5,10 @@
 # starts (or creates) a cluster when none runs. Prints the URL to use.
 set -euo pipefail
 
+# Only the URL goes to stdout (the caller captures it); anything the tools
+# print (pg_ctlcluster says "Removed stale pid file.") goes to stderr.
+exec 3>&1 1>&2
+
 socket_dir=/var/run/postgresql
 user=$(id -un)
 
@@ -21,14 +25,15 @@ if ! pg_isready -q -h "$socket_dir"; then
     pg_createcluster "$version" main >/dev/null
     cluster="$version main"
   fi
+  # 3>&- : the server must not inherit the pipe the caller reads the URL from
   # shellcheck disable=SC2086 # "VERSION NAME", two words on purpose
-  pg_ctlcluster $cluster start
+  pg_ctlcluster $cluster start 3>&-
   for _ in $(seq 1 30); do
     pg_isready -q -h "$socket_dir" && break
     sleep 1
   done
 fi
-pg_isready -h "$socket_dir" >&2
+pg_isready -h "$socket_dir"
 
 if [ "$(id -u)" = 0 ] && [ "$user" != postgres ]; then
   exists=$(runuser -u postgres -- psql -h "$socket_dir" -tAc "SELECT 1 FROM pg_roles WHERE rolname = '$user'")
@@ -37,4 +42,4 @@ if [ "$(id -u)" = 0 ] && [ "$user" != postgres ]; then
   fi
 fi
 
-echo "postgres://$user@/postgres?host=$socket_dir"
+echo "postgres://$user@/postgres?host=$socket_dir" >&3
