@@ -106,8 +106,8 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
   // the coordinator's head: a record signed before would start a second chain at seq 1.
   let awaitingAdoption = options.adoptRemoteHead === true && journal.head() === null;
 
-  /** Signs and journals one record; a journal that cannot be written is reported, not fatal. */
-  function attest<K extends Kind>(kind: K, body: BodyOf[K]): number | null {
+  /** Signs and journals one record; a journal that cannot be written is reported, not fatal. Resolves with its seq once committed. */
+  async function attest<K extends Kind>(kind: K, body: BodyOf[K]): Promise<number | null> {
     const linkState = link?.snapshot().state;
     if (awaitingAdoption || linkState === 'fork' || linkState === 'refused') {
       // After a fork or a refusal the journal and the coordinator disagree: signing more would only
@@ -116,7 +116,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
       return null;
     }
     try {
-      const rec = journal.append(kind, body);
+      const rec = await journal.append(kind, body);
       if (state.journalError !== null) log.info('journal writable again: signing resumed');
       state.journalError = null;
       link?.notify();
@@ -129,23 +129,28 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     }
   }
 
-  function uptimeAttestation(): void {
-    const to = now();
-    const from = state.lastUptimeTo;
-    if (to <= from) return;
-    const beacon: Beacon | null = link?.latestBeacon() ?? null;
-    const body: BodyOf['uptime'] = {
-      from,
-      to,
-      beacon: beacon?.id ?? null,
-      gpus: gpus?.summarize(from, to) ?? [],
-      host: { uptimeS: Math.floor(osUptime()), load1Milli: Math.round((loadavg()[0] ?? 0) * 1000) },
-    };
-    if (attest('uptime', body) !== null) state.lastUptimeTo = to;
+  // One uptime record at a time: each window starts where the last committed one ended.
+  let uptimeChain: Promise<void> = Promise.resolve();
+  function uptimeAttestation(): Promise<void> {
+    uptimeChain = uptimeChain.then(async () => {
+      const to = now();
+      const from = state.lastUptimeTo;
+      if (to <= from) return;
+      const beacon: Beacon | null = link?.latestBeacon() ?? null;
+      const body: BodyOf['uptime'] = {
+        from,
+        to,
+        beacon: beacon?.id ?? null,
+        gpus: gpus?.summarize(from, to) ?? [],
+        host: { uptimeS: Math.floor(osUptime()), load1Milli: Math.round((loadavg()[0] ?? 0) * 1000) },
+      };
+      if ((await attest('uptime', body)) !== null) state.lastUptimeTo = to;
+    });
+    return uptimeChain;
   }
 
   function throughputAttestation(device: DeviceBench, pot: { challenge: Challenge; verdict: Verdict; root: string; elapsedUs: number } | null): void {
-    attest('throughput', {
+    void attest('throughput', {
       challenge: pot?.challenge.id ?? null,
       device: device.device === 'cpu' || /^(GPU|MIG)-/.test(device.device) ? device.device : 'cpu',
       n: pot?.challenge.n ?? 0,
@@ -259,8 +264,8 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
       ports: {
         devices: () => gpuSource.inventory().gpus.map((g) => ({ uuid: g.uuid, index: g.index })),
         energyMj: (uuid, fromMs, toMs) => gpuSource.energyMj(uuid, fromMs, toMs),
-        appendUsage: (body) => {
-          const seq = attest('usage', body);
+        appendUsage: async (body) => {
+          const seq = await attest('usage', body);
           // The runner keeps the usage and retries: signing resumes when the journal or the link recovers.
           if (seq === null) throw new Error(state.journalError ?? 'not signing while the journal and the coordinator disagree');
           return seq;
@@ -292,7 +297,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
       }
     }
 
-    timers.push(setInterval(uptimeAttestation, config.heartbeatIntervalMs));
+    timers.push(setInterval(() => void uptimeAttestation(), config.heartbeatIntervalMs));
     timers.push(setInterval(() => void localBench(), config.benchIntervalMs));
     timers.push(
       setInterval(
@@ -334,7 +339,8 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
       log.info({ reason }, 'stopping');
       notifier.stopping();
       for (const t of timers) clearInterval(t);
-      uptimeAttestation();
+      // The last window is committed before the link's final flush and the journal's close.
+      await uptimeAttestation();
       for (const step of [...shutdown].reverse()) {
         try {
           await step.run();

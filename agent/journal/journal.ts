@@ -2,11 +2,14 @@
  * The journal's writer: the only code that signs attestations.
  *
  * Persist before release (DESIGN §9), as validator clients keep their
- * slashing-protection database: in one IMMEDIATE transaction the head is read,
- * the envelope built on it, signed and inserted, and the record is returned
- * only after COMMIT. A crash at any point leaves either no record (and no
- * signature ever left the process) or the committed one, which the next
- * append builds on. Nothing ever signs a second envelope for a seq.
+ * slashing-protection database: a record is built on the head, signed and
+ * committed in its own IMMEDIATE transaction, and returned only after its
+ * COMMIT. Appends are pipelined (writer.ts): the next record is built on the
+ * previous one's hash and signed while that one is being made durable, and
+ * the commit thread stores a record only where it continues the journal's
+ * head. A crash at any point leaves either no record (and no signature ever
+ * left the process) or the committed one, which the next append builds on.
+ * Nothing ever releases two different envelopes for one seq.
  */
 import { CapanodeError, isCapanodeError } from '../../common/errors.js';
 import type { Logger } from '../../common/log.js';
@@ -14,10 +17,11 @@ import { canonicalize } from '../../proofs/canonical.js';
 import { buildEnvelope, EnvelopeSchema, hashCanonical, signingMessage, type BodyOf, type Envelope, type EnvelopeInput, type Kind } from '../../proofs/envelope.js';
 import { HEX64, sign, toHex, type KeyPair } from '../../proofs/keys.js';
 import { acquireWriterLock, type WriterLock } from './lock.js';
-import { JournalReader, type JournalCondition } from './reader.js';
+import { JournalReader, type JournalCondition, type JournalHead } from './reader.js';
 import { exportLine, RECORD_ROW_SELECT, toRecord, type JournalRecord, type RecordRow } from './records.js';
 import { migrate } from './schema.js';
-import { openDatabase, openFailure, writeFailure, type Db } from './sqlite.js';
+import { JournalWriter } from './writer.js';
+import { limitSize, openDatabase, openFailure, writeFailure, type Db } from './sqlite.js';
 
 export interface OpenJournalOptions {
   /** Path of journal.db (resolvePaths().journalFile). */
@@ -87,7 +91,7 @@ export class Journal extends JournalReader {
   private readonly adoptStmt;
   private readonly pruneStmt;
   private readonly setPrunedStmt;
-  private readonly signTx;
+  private readonly writer: JournalWriter;
   private readonly offerTx;
 
   private constructor(db: Db, options: OpenJournalOptions, lock: WriterLock) {
@@ -105,10 +109,7 @@ export class Journal extends JournalReader {
     this.rejectStmt = db.prepare<[number, string, string, number]>('INSERT OR REPLACE INTO rejections (seq, code, reason, at) VALUES (?, ?, ?, ?)');
     this.pruneStmt = db.prepare<[number]>('DELETE FROM records WHERE seq <= ?');
     this.setPrunedStmt = db.prepare<[number, string]>('UPDATE state SET pruned_seq = ?, pruned_hash = ? WHERE id = 1');
-    this.signTx = db.transaction(<K extends Kind>(kind: K, body: BodyOf[K], time: number) => {
-      const s = this.state();
-      return this.signAndInsert(checkedEnvelope({ kind, node: this.key.id, seq: s.head_seq + 1, prev: s.head_hash, time, body }));
-    });
+    this.writer = new JournalWriter(options.file, options.maxBytes ?? null);
     this.offerTx = db.transaction(({ env, canonical }: CheckedEnvelope) => {
       const s = this.state();
       if (env.seq <= s.head_seq) {
@@ -127,61 +128,95 @@ export class Journal extends JournalReader {
    * Inside a write transaction: signs (DESIGN §4) and inserts. The signature
    * exists only in this stack frame until COMMIT.
    */
-  private signAndInsert({ env, canonical }: CheckedEnvelope): JournalRecord {
+  /** The record for a checked envelope, signed. Not released until it is committed. */
+  private sealed({ env, canonical }: CheckedEnvelope): JournalRecord {
     const sig = toHex(sign(signingMessage(canonical), this.key));
     const hash = hashCanonical(canonical);
-    this.insertStmt.run(env.seq, env.kind, env.time, hash, sig, canonical);
     return { seq: env.seq, kind: env.kind, time: env.time, hash, sig, canonical, env, line: exportLine({ canonical, sig }), rejected: null };
   }
 
+  /** Inside a write transaction: signs (DESIGN §4) and inserts. */
+  private signAndInsert(checked: CheckedEnvelope): JournalRecord {
+    const record = this.sealed(checked);
+    this.insertStmt.run(record.seq, record.kind, record.time, record.hash, record.sig, record.canonical);
+    return record;
+  }
+
   /**
-   * Runs a write transaction; a disk that refuses it (full, read-only, I/O
-   * error) becomes a typed error and the journal's condition until a write succeeds.
+   * A write the disk refused (full, read-only, I/O error) becomes a typed
+   * error and the journal's condition until a write succeeds; anything else
+   * comes back as it was.
    */
+  private refused(e: unknown): unknown {
+    const failure = writeFailure(e, this.file);
+    if (failure === null) return e;
+    if (this.current?.code !== failure.code) {
+      this.current = { code: failure.code === 'journal-io' ? 'journal-io' : 'journal-full', message: failure.message, since: this.now() };
+      this.log?.error({ err: { code: failure.code, message: failure.message } }, 'journal cannot be written: signing is paused until a write succeeds');
+    }
+    return failure;
+  }
+
+  private written(): void {
+    if (this.current === null) return;
+    this.log?.warn({ pausedMs: this.now() - this.current.since }, 'journal writes succeed again: signing resumed');
+    this.current = null;
+  }
+
+  /** Runs a write transaction on the main connection (see refused()). */
   private write<T>(fn: () => T): T {
     let result: T;
     try {
       result = fn();
     } catch (e) {
-      const failure = writeFailure(e, this.file);
-      if (failure === null) throw e;
-      if (this.current?.code !== failure.code) {
-        this.current = { code: failure.code === 'journal-io' ? 'journal-io' : 'journal-full', message: failure.message, since: this.now() };
-        this.log?.error({ err: { code: failure.code, message: failure.message } }, 'journal cannot be written: signing is paused until a write succeeds');
-      }
-      throw failure;
+      throw this.refused(e);
     }
-    if (this.current !== null) {
-      this.log?.warn({ pausedMs: this.now() - this.current.since }, 'journal writes succeed again: signing resumed');
-      this.current = null;
-    }
+    this.written();
     return result;
+  }
+
+  /** The head the next record builds on: the last one in flight, else the journal's. */
+  private nextBase(): JournalHead {
+    const tail = this.writer.tail();
+    if (tail !== null) return tail;
+    const s = this.state();
+    return { seq: s.head_seq, hash: s.head_hash };
   }
 
   /**
    * Signs the next record: seq = head + 1, prev = head's hash, time = now
-   * (or options.time). Returns only after the record is committed durably.
-   * Throws journal-full / journal-io (nothing signed) when the disk refuses,
-   * schema / non-canonical for a bad body.
+   * (or options.time). Resolves only after the record is committed durably;
+   * appends made without waiting are committed in the order they were made.
+   * Rejects with journal-full / journal-io when the disk refuses (the record
+   * was never released), schema / non-canonical for a bad body.
    */
-  append<K extends Kind>(kind: K, body: BodyOf[K], options: { time?: number } = {}): JournalRecord {
+  async append<K extends Kind>(kind: K, body: BodyOf[K], options: { time?: number } = {}): Promise<JournalRecord> {
     const time = options.time ?? this.now();
-    const record = this.write(() => this.signTx.immediate(kind, body, time));
+    const base = this.nextBase();
+    const record = this.sealed(checkedEnvelope({ kind, node: this.key.id, seq: base.seq + 1, prev: base.hash, time, body }));
+    try {
+      await this.writer.commit({ seq: record.seq, prev: base.hash, kind: record.kind, time: record.time, hash: record.hash, sig: record.sig, canonical: record.canonical });
+    } catch (e) {
+      throw this.refused(e);
+    }
+    this.written();
     this.counts[record.kind] += 1;
     return record;
   }
 
   /**
-   * Offers a complete envelope. The same envelope as one already held returns
-   * the stored record (no new signature); a different one for a held seq is
-   * refused with journal-conflict; the envelope at head + 1 linking to the
-   * head is signed and committed like append().
+   * Offers a complete envelope, once the appends in flight are committed.
+   * The same envelope as one already held returns the stored record (no new
+   * signature); a different one for a held seq is refused with
+   * journal-conflict; the envelope at head + 1 linking to the head is signed
+   * and committed like append().
    */
-  appendEnvelope(env: Envelope): JournalRecord {
+  async appendEnvelope(env: Envelope): Promise<JournalRecord> {
     const checked = checkedEnvelope(env);
     if (checked.env.node !== this.key.id) {
       throw new CapanodeError('journal-wrong-node', `envelope for node ${checked.env.node} offered to the journal of node ${this.key.id}`, { hint: 'A journal signs only for its own node.' });
     }
+    while (this.writer.busy()) await this.writer.idle();
     const before = this.state().head_seq;
     const record = this.write(() => this.offerTx.immediate(checked));
     if (record.seq > before) this.counts[record.kind] += 1;
@@ -248,6 +283,11 @@ export class Journal extends JournalReader {
     if (!Number.isSafeInteger(seq) || seq < 1 || !HEX64.test(hash)) {
       throw new CapanodeError('bad-input', `cannot adopt head seq ${String(seq)} hash ${hash}: need a seq >= 1 and 64 lowercase hex characters`);
     }
+    if (this.writer.busy()) {
+      throw new CapanodeError('journal-conflict', 'records are being appended: the journal cannot adopt the coordinator\'s head', {
+        hint: '--adopt-remote-head is only for an empty journal, before anything is signed.',
+      });
+    }
     this.write(() =>
       this.db
         .transaction(() => {
@@ -302,11 +342,16 @@ export class Journal extends JournalReader {
     return { ...this.counts };
   }
 
+  /** Commits what is in flight, then closes both connections and releases the writer lock. */
   override close(): void {
     try {
-      super.close();
+      this.writer.close();
     } finally {
-      this.lock.release();
+      try {
+        super.close();
+      } finally {
+        this.lock.release();
+      }
     }
   }
 
@@ -320,10 +365,7 @@ export class Journal extends JournalReader {
     let db: Db | undefined;
     try {
       db = openDatabase(options.file, { readonly: false, check: true });
-      if (options.maxBytes !== undefined) {
-        const pageSize = db.pragma('page_size', { simple: true }) as number;
-        db.pragma(`max_page_count = ${Math.max(1, Math.floor(options.maxBytes / pageSize))}`);
-      }
+      if (options.maxBytes !== undefined) limitSize(db, options.maxBytes);
       const opened = db;
       db.transaction(() => {
         migrate(opened, options.file);

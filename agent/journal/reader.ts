@@ -42,7 +42,14 @@ export interface JournalStats {
   condition: JournalCondition | null;
 }
 
-interface StateRow {
+/**
+ * The head is the last record (retention never removes it), or the anchor while no record is held:
+ * seq 0 and zeros for a new journal, the coordinator's head after --adopt-remote-head.
+ */
+export const STATE_SELECT = `SELECT coalesce(h.seq, s.pruned_seq) AS head_seq, coalesce(h.hash, s.pruned_hash) AS head_hash, s.watermark, s.pruned_seq, s.pruned_hash
+  FROM state s LEFT JOIN (SELECT seq, hash FROM records ORDER BY seq DESC LIMIT 1) h WHERE s.id = 1`;
+
+export interface StateRow {
   head_seq: number;
   head_hash: string;
   watermark: number;
@@ -79,12 +86,7 @@ export class JournalReader {
       });
     }
     this.nodeId = node;
-    // The head is the last record (retention never removes it), or the anchor while no record is held:
-    // seq 0 and zeros for a new journal, the coordinator's head after --adopt-remote-head.
-    this.stateStmt = db.prepare<[], StateRow>(
-      `SELECT coalesce(h.seq, s.pruned_seq) AS head_seq, coalesce(h.hash, s.pruned_hash) AS head_hash, s.watermark, s.pruned_seq, s.pruned_hash
-       FROM state s LEFT JOIN (SELECT seq, hash FROM records ORDER BY seq DESC LIMIT 1) h WHERE s.id = 1`,
-    );
+    this.stateStmt = db.prepare<[], StateRow>(STATE_SELECT);
     this.rowAtStmt = db.prepare<[number], RecordRow>(`${RECORD_ROW_SELECT} WHERE r.seq = ?`);
     this.rowsFromStmt = db.prepare<[number, number], RecordRow>(`${RECORD_ROW_SELECT} WHERE r.seq >= ? ORDER BY r.seq LIMIT ?`);
     this.hashAtStmt = db.prepare<[number], string>('SELECT hash FROM records WHERE seq = ?').pluck();

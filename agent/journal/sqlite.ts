@@ -98,6 +98,12 @@ export function assertDurable(db: Db, file: string): void {
   }
 }
 
+/** Bounds the database at maxBytes (SQLite max_page_count, per connection): at the bound, writes fail as on a full disk. */
+export function limitSize(db: Db, maxBytes: number): void {
+  const pageSize = db.pragma('page_size', { simple: true }) as number;
+  db.pragma(`max_page_count = ${Math.max(1, Math.floor(maxBytes / pageSize))}`);
+}
+
 export interface OpenOptions {
   /** Read-only: for the CLI while the daemon writes. The file must exist. */
   readonly: boolean;

@@ -53,7 +53,7 @@ export interface EarningsDeps {
   /** config.claimTo: where claims pay by default (else the node id). */
   claimTo: string | null;
   /** Journals a claim record; its seq, or null when the journal cannot be written. */
-  appendClaim(body: BodyOf['claim']): number | null;
+  appendClaim(body: BodyOf['claim']): Promise<number | null>;
   /** Why the journal cannot be written, when it cannot. */
   journalError(): string | null;
   journal(): { backlog: number; rejected: number };
@@ -88,6 +88,8 @@ export class EarningsDesk {
   private lastReceipt: Earnings['lastReceipt'] = null;
   /** The claim journaled and not answered yet. */
   private pending: { seq: number; amount: number; to: string; settle: ((o: Outcome) => void) | null } | null = null;
+  /** True while a claim record is being signed and committed. */
+  private signing = false;
 
   constructor(private readonly deps: EarningsDeps) {}
 
@@ -138,6 +140,9 @@ export class EarningsDesk {
     }
     const view: AccountView = { epoch: a.epoch, vested: a.vested, unvested: a.unvested, claimed: a.claimed, claimable: a.claimable, asOf: a.time };
     if (request.dryRun === true) return { status: 'dry-run', node: nodeId, to, amount: a.claimEpochs === null ? 0 : a.claimable, epochs: a.claimEpochs, account: view, differences: this.differences(a) };
+    if (this.signing) {
+      throw new CapanodeError('bad-input', 'a claim is being journaled', { hint: 'Its result comes back to the command that made it; claim again after that.' });
+    }
     if (this.pending !== null) {
       throw new CapanodeError('bad-input', `claim seq ${this.pending.seq} is still waiting for the coordinator's answer`, {
         hint: 'Its receipt shows in `capanode status` when it arrives; claim again after that.',
@@ -151,7 +156,14 @@ export class EarningsDesk {
       throw new CapanodeError('link-error', `the link to the coordinator is ${link.state}: a claim needs an answer from it`, { hint: 'Check `capanode status` (link, last error) and claim again once it is connected.' });
     }
     const body: BodyOf['claim'] = { amount: a.claimable, to, epochs: a.claimEpochs };
-    const seq = this.deps.appendClaim(body);
+    // Held until the claim is journaled (or refused), so two claims cannot both pass the checks above.
+    this.signing = true;
+    let seq: number | null;
+    try {
+      seq = await this.deps.appendClaim(body);
+    } finally {
+      this.signing = false;
+    }
     if (seq === null) {
       throw new CapanodeError('journal-full', `the claim could not be journaled: ${this.deps.journalError() ?? 'the journal refused the write'}`, {
         hint: 'Nothing was signed. Free disk space or fix the journal (see `capanode status`), then claim again.',

@@ -26,8 +26,8 @@ export interface WorkloadPorts {
   devices(): readonly { uuid: string; index: number }[];
   /** Energy one GPU used over a window (mJ); null when unknown. */
   energyMj(uuid: string, fromMs: number, toMs: number): number | null;
-  /** Signs and journals a usage attestation; returns its seq. Throws when the journal cannot be written. */
-  appendUsage(body: UsageBody): number;
+  /** Signs and journals a usage attestation; resolves with its seq once committed. Rejects when the journal cannot be written. */
+  appendUsage(body: UsageBody): Promise<number>;
   /** Tells the coordinator (never throws; the link queues while disconnected). */
   sendUpdate(update: Omit<JobUpdate, 't'>): void;
 }
@@ -82,6 +82,9 @@ export class JobRunner {
   private readonly recent = new Map<string, Omit<JobUpdate, 't'>>();
   private aliveTimer: NodeJS.Timeout | null = null;
   private stopping = false;
+  private settling: Promise<void> | null = null;
+  /** Calls of settle(): a pass repeats while it grew. */
+  private settleCalls = 0;
 
   constructor(options: JobRunnerOptions) {
     this.o = options;
@@ -100,12 +103,12 @@ export class JobRunner {
       this.owed.push({ job: r.job, state: 'failed', reason: 'agent-restarted', usageSeq: null, usage: r.state === 'running' ? this.usageOf(r, Math.max(r.startedAt, r.aliveAt), null, null) : null });
     }
     this.persist();
-    this.settle();
+    void this.settle();
     this.aliveTimer = setInterval(() => {
       const at = this.now();
       for (const a of this.active.values()) a.aliveAt = at;
       this.persist();
-      this.settle();
+      void this.settle();
     }, this.o.aliveIntervalMs ?? 30_000);
     this.aliveTimer.unref();
   }
@@ -166,7 +169,7 @@ export class JobRunner {
     }
     if (this.aliveTimer !== null) clearInterval(this.aliveTimer);
     this.aliveTimer = null;
-    this.settle();
+    await this.settle();
   }
 
   private freeDevice(): JobDevice | null {
@@ -238,7 +241,7 @@ export class JobRunner {
     this.log.info({ job: id, state, reason, gpuMs: usage.gpuMs, energyMj: usage.energyMj }, 'job ended');
     this.owed.push({ job: id, state, reason, usageSeq: null, usage });
     this.persist();
-    this.settle();
+    void this.settle();
   }
 
   private usageOf(j: Pick<RunningJob, 'job' | 'workload' | 'device' | 'startedAt'>, endedAt: number, exitCode: number | null, outputSha256: string | null): UsageBody {
@@ -247,14 +250,37 @@ export class JobRunner {
     return { job: j.job, workload: j.workload, device, startedAt: j.startedAt, endedAt, gpuMs: endedAt - j.startedAt, energyMj: Math.max(0, Math.round(energy)), exitCode, outputSha256 };
   }
 
-  /** Journals owed usage records in order and reports each job; stops at the first that cannot be journaled (the next try is on the alive timer). */
-  private settle(): void {
+  /**
+   * Journals owed usage records in order and reports each job; stops at the
+   * first that cannot be journaled (the next try is on the alive timer). One
+   * pass at a time: a call during a pass runs another pass after it.
+   */
+  private settle(): Promise<void> {
+    this.settleCalls += 1;
+    this.settling ??= this.settlePasses();
+    return this.settling;
+  }
+
+  private async settlePasses(): Promise<void> {
+    try {
+      for (;;) {
+        const seen = this.settleCalls;
+        await this.settleOwed();
+        // Cleared in the same step as this check: a settle() after it starts a new pass.
+        if (this.settleCalls === seen) return;
+      }
+    } finally {
+      this.settling = null;
+    }
+  }
+
+  private async settleOwed(): Promise<void> {
     while (this.owed.length > 0) {
       const j = this.owed[0];
       if (j === undefined) break;
       if (j.usage !== null && j.usageSeq === null) {
         try {
-          j.usageSeq = this.o.ports.appendUsage(j.usage);
+          j.usageSeq = await this.o.ports.appendUsage(j.usage);
         } catch (e) {
           this.log.warn({ job: j.job, err: describeError(e) }, 'cannot journal the job\'s usage yet: kept, retried later');
           return;

@@ -100,7 +100,7 @@ describe('link end to end (real processes)', () => {
     const a = agent.start();
     await until(() => journalState(journalFile).head >= 5, 10_000, 'the agent to start signing');
     await a.kill('SIGTERM');
-    fillJournal(agent.dir, 10_000);
+    await fillJournal(agent.dir, 10_000);
     const b = agent.start();
     await until(() => journalState(journalFile).head >= 10_010, 10_000, 'more records during the partition');
     expect(journalState(journalFile).watermark).toBe(0);

@@ -10,3 +10,14 @@ export function thrown(fn: () => unknown): CapanodeError {
   }
   throw new Error('expected a CapanodeError, nothing was thrown');
 }
+
+/** Awaits p and returns the CapanodeError it rejects with; fails the test if it resolves or rejects with something else. */
+export async function rejection(p: Promise<unknown>): Promise<CapanodeError> {
+  try {
+    await p;
+  } catch (e) {
+    if (e instanceof CapanodeError) return e;
+    throw new Error(`expected a CapanodeError, got ${String(e)}`);
+  }
+  throw new Error('expected a CapanodeError, the promise resolved');
+}

@@ -6,7 +6,7 @@
  * child while it checks the last one's journal.
  *
  * Modes:
- *   append: open the journal and append forever, printing "seq SEQ HASH" after each commit.
+ *   append: open the journal and append forever, four appends in flight, printing "seq SEQ HASH" after each commit.
  *   hold:   open the journal, print "held PID", append one record, close when stdin ends.
  * Failures print "error {code, message}" and exit 3.
  */
@@ -40,13 +40,21 @@ try {
   process.exit(3);
 }
 if (mode === 'append') {
-  for (let i = 0; ; i++) {
-    const r = journal.append('uptime', body(i));
-    out('seq ' + r.seq + ' ' + r.hash);
+  // Four appends in flight, so a kill lands while records are signed but not yet committed.
+  const inFlight = new Set();
+  for (let i = 0; ; ) {
+    while (inFlight.size < 4) {
+      const p = journal.append('uptime', body(i++)).then((r) => {
+        out('seq ' + r.seq + ' ' + r.hash);
+        inFlight.delete(p);
+      });
+      inFlight.add(p);
+    }
+    await Promise.race(inFlight);
   }
 } else {
   out('held ' + process.pid);
-  const r = journal.append('uptime', body(0));
+  const r = await journal.append('uptime', body(0));
   out('seq ' + r.seq + ' ' + r.hash);
   process.stdin.on('end', () => { journal.close(); process.exit(0); });
 }

@@ -2,7 +2,7 @@ import { copyFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
-import { openJournal, type Journal, type OpenJournalOptions } from '../../agent/journal/index.js';
+import { JournalReader, openJournal, verifyJournal, type Journal, type JournalVerification, type OpenJournalOptions } from '../../agent/journal/index.js';
 import type { Kind } from '../../proofs/envelope.js';
 import type { KeyPair } from '../../proofs/keys.js';
 import { sampleBody, testKey } from './keys.js';
@@ -20,11 +20,21 @@ export function tempJournal(options: Partial<OpenJournalOptions> & { key?: KeyPa
 }
 
 /** Appends `count` records of mixed kinds, times BASE_TIME + seq * 30 s. */
-export function fill(journal: Journal, count: number): void {
+export async function fill(journal: Journal, count: number): Promise<void> {
   for (let i = 0; i < count; i++) {
     const seq = (journal.head()?.seq ?? 0) + 1;
     const kind = KIND_CYCLE[(seq - 1) % KIND_CYCLE.length] ?? 'uptime';
-    journal.append(kind, sampleBody(kind, seq), { time: BASE_TIME + seq * 30_000 });
+    await journal.append(kind, sampleBody(kind, seq), { time: BASE_TIME + seq * 30_000 });
+  }
+}
+
+/** `journal verify` on a journal file (quick_check first), through a read-only connection. */
+export function verifyFile(file: string): JournalVerification {
+  const reader = JournalReader.open(file, { check: true });
+  try {
+    return verifyJournal(reader);
+  } finally {
+    reader.close();
   }
 }
 

@@ -29,10 +29,10 @@ export function recordingPorts(devices: { uuid: string; index: number }[] = []):
     appendUsage(body: UsageBody) {
       if (ports.failAppends > 0) {
         ports.failAppends--;
-        throw new Error('journal full (test)');
+        return Promise.reject(new Error('journal full (test)'));
       }
       ports.usages.push(body);
-      return ports.usages.length;
+      return Promise.resolve(ports.usages.length);
     },
     sendUpdate(u: Omit<JobUpdate, 't'>) {
       ports.updates.push(u);

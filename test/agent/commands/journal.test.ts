@@ -11,10 +11,10 @@ import { testKey, uptimeBody } from '../../helpers/keys.js';
 import { tempDir } from '../../helpers/tmp.js';
 
 /** A data dir whose journal holds `count` records, acknowledged through `acked`. */
-function dataDir(count: number, acked = 0, key = testKey()): string {
+async function dataDir(count: number, acked = 0, key = testKey()): Promise<string> {
   const dir = tempDir('capanode-cli-journal-');
   const journal = openJournal({ file: join(dir, 'journal.db'), key });
-  fill(journal, count);
+  await fill(journal, count);
   if (acked > 0) journal.ack(acked);
   journal.close();
   return dir;
@@ -46,7 +46,7 @@ async function verifyFile(file: string): Promise<{ code: number | null; json: Ve
 describe('capanode journal export', () => {
   it('writes every record as one canonical JSON line, byte for byte what was signed', async () => {
     const { journal, dir } = tempJournal();
-    fill(journal, 5);
+    await fill(journal, 5);
     const expected = journal.records(1, 10).map((r) => `${recordLine({ env: r.env, sig: r.sig })}\n`).join('');
     journal.close();
     expect(await exportOf(dir)).toBe(expected);
@@ -55,7 +55,7 @@ describe('capanode journal export', () => {
   });
 
   it('writes a file atomically with --out, and reports the count on stderr', async () => {
-    const dir = dataDir(7);
+    const dir = await dataDir(7);
     const out = join(tempDir(), 'export.jsonl');
     const r = await runCli(['journal', 'export', '--data-dir', dir, '--out', out]);
     expect(r.code).toBe(0);
@@ -65,20 +65,20 @@ describe('capanode journal export', () => {
 
   it('reads while a daemon holds the journal for writing', async () => {
     const { journal, dir } = tempJournal();
-    fill(journal, 3);
+    await fill(journal, 3);
     expect((await exportOf(dir)).trimEnd().split('\n')).toHaveLength(3);
     journal.close();
   });
 
   it('refuses a bad --from as a usage error', async () => {
-    const r = await runCli(['journal', 'export', '--data-dir', dataDir(1), '--from', 'abc']);
+    const r = await runCli(['journal', 'export', '--data-dir', await dataDir(1), '--from', 'abc']);
     expect(r.code).toBe(2);
   });
 });
 
 describe('capanode journal verify --file', () => {
   it('accepts an export and summarises it per node', async () => {
-    const dir = dataDir(6);
+    const dir = await dataDir(6);
     const file = join(tempDir(), 'a.jsonl');
     writeFileSync(file, await exportOf(dir));
     const { code, json } = await verifyFile(file);
@@ -90,8 +90,8 @@ describe('capanode journal verify --file', () => {
   });
 
   it('accepts exports of several nodes, and a partial export from --from', async () => {
-    const a = dataDir(4, 0, testKey('a'));
-    const b = dataDir(3, 0, testKey('b'));
+    const a = await dataDir(4, 0, testKey('a'));
+    const b = await dataDir(3, 0, testKey('b'));
     const file = join(tempDir(), 'two.jsonl');
     writeFileSync(file, (await exportOf(a, '--from', '2')) + (await exportOf(b)));
     const { code, json } = await verifyFile(file);
@@ -106,7 +106,7 @@ describe('capanode journal verify --file', () => {
   });
 
   it('names the line, node, seq, field and code of the first bad record', async () => {
-    const lines = (await exportOf(dataDir(5))).trimEnd().split('\n');
+    const lines = (await exportOf(await dataDir(5))).trimEnd().split('\n');
     const file = join(tempDir(), 'bad.jsonl');
     expect(lines[2]).toContain('"elapsedUs":120003');
     lines[2] = lines[2]!.replace('"elapsedUs":120003', '"elapsedUs":120004');
@@ -118,7 +118,7 @@ describe('capanode journal verify --file', () => {
   });
 
   it('reports a gap, a duplicate and an equivocation with their codes', async () => {
-    const lines = (await exportOf(dataDir(4))).trimEnd().split('\n');
+    const lines = (await exportOf(await dataDir(4))).trimEnd().split('\n');
     const write = (name: string, content: string[]) => {
       const f = join(tempDir(), name);
       writeFileSync(f, `${content.join('\n')}\n`);
@@ -128,8 +128,8 @@ describe('capanode journal verify --file', () => {
     expect((await verifyFile(write('dup.jsonl', [lines[0]!, lines[1]!, lines[1]!]))).json.error).toMatchObject({ code: 'duplicate-seq', details: { line: 3 } });
     // The same key signed another record 2 in another journal: two valid records for one seq.
     const { journal, dir } = tempJournal();
-    fill(journal, 1);
-    journal.append('uptime', uptimeBody(77));
+    await fill(journal, 1);
+    await journal.append('uptime', uptimeBody(77));
     journal.close();
     const forked = (await exportOf(dir)).trimEnd().split('\n');
     expect(forked[0]).toBe(lines[0]);
@@ -137,7 +137,7 @@ describe('capanode journal verify --file', () => {
   });
 
   it('reports unreadable files, empty lines and invalid JSON without a stack trace', async () => {
-    const good = (await exportOf(dataDir(2))).trimEnd().split('\n');
+    const good = (await exportOf(await dataDir(2))).trimEnd().split('\n');
     const missing = await verifyFile(join(tempDir(), 'missing.jsonl'));
     expect(missing).toMatchObject({ code: 1, json: { ok: false, error: { code: 'io-error' } } });
     const dirAsFile = await verifyFile(tempDir());
@@ -160,7 +160,7 @@ describe('capanode journal verify --file', () => {
 
 describe('capanode journal verify (local journal)', () => {
   it('passes an intact journal and prints its summary', async () => {
-    const dir = dataDir(5, 2);
+    const dir = await dataDir(5, 2);
     const r = await runCli(['journal', 'verify', '--data-dir', dir, '--json']);
     expect(r.code).toBe(0);
     expect(JSON.parse(r.stdout)).toMatchObject({ ok: true, nodeId: testKey().id, records: 5, headSeq: 5, watermark: 2, backlog: 3 });
@@ -169,7 +169,7 @@ describe('capanode journal verify (local journal)', () => {
   });
 
   it('fails a tampered journal with the code of what was done', async () => {
-    const dir = dataDir(5);
+    const dir = await dataDir(5);
     tamper(join(dir, 'journal.db'), 'DELETE FROM records WHERE seq = 3');
     const r = await runCli(['journal', 'verify', '--data-dir', dir, '--json']);
     expect(r.code).toBe(1);
@@ -187,7 +187,7 @@ describe('capanode journal verify (local journal)', () => {
 describe('capanode journal tail', () => {
   it('prints the last N records with their acknowledgement state', async () => {
     const { journal, dir } = tempJournal();
-    fill(journal, 6);
+    await fill(journal, 6);
     journal.ack(4);
     journal.reject(6, 'clock-skew', 'six minutes ahead');
     journal.close();
@@ -202,7 +202,7 @@ describe('capanode journal tail', () => {
 
   it('follows new records as they are signed, and stops on SIGINT', async () => {
     const { journal, dir } = tempJournal();
-    fill(journal, 2);
+    await fill(journal, 2);
     const child = spawn(process.execPath, [AGENT_CLI, 'journal', 'tail', '--follow', '-n', '1', '--data-dir', dir], { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     const waitFor = (re: RegExp) =>
@@ -218,7 +218,7 @@ describe('capanode journal tail', () => {
         check();
       });
     await waitFor(/^\s+2\s/m);
-    fill(journal, 1);
+    await fill(journal, 1);
     await waitFor(/^\s+3\s/m);
     const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
     child.kill('SIGINT');

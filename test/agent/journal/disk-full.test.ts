@@ -10,10 +10,10 @@ import { execFileSync } from 'node:child_process';
 import { closeSync, mkdirSync, openSync, rmSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { JournalReader, verifyJournal, type Journal } from '../../../agent/journal/index.js';
+import { type Journal } from '../../../agent/journal/index.js';
 import type { CapanodeError } from '../../../common/errors.js';
-import { thrown } from '../../helpers/errors.js';
-import { fill, tempJournal } from '../../helpers/journal-util.js';
+import { rejection } from '../../helpers/errors.js';
+import { fill, tempJournal, verifyFile } from '../../helpers/journal-util.js';
 import { uptimeBody } from '../../helpers/keys.js';
 import { tempDir } from '../../helpers/tmp.js';
 
@@ -35,11 +35,11 @@ afterAll(() => {
 });
 
 /** Appends until the disk refuses one; returns that error. */
-function appendUntilRefused(journal: Journal): CapanodeError {
+async function appendUntilRefused(journal: Journal): Promise<CapanodeError> {
   for (let i = 0; i < 20_000; i++) {
     const before = journal.head();
     try {
-      journal.append('uptime', uptimeBody(i));
+      await journal.append('uptime', uptimeBody(i));
     } catch (e) {
       // Nothing of the refused record exists: the head did not move.
       expect(journal.head()).toEqual(before);
@@ -58,29 +58,24 @@ function expectRefusedCleanly(journal: Journal, e: CapanodeError, code: 'journal
 }
 
 function expectIntact(file: string, headSeq: number): void {
-  const reader = JournalReader.open(file, { check: true });
-  try {
-    expect(verifyJournal(reader)).toMatchObject({ ok: true, summary: { headSeq } });
-  } finally {
-    reader.close();
-  }
+  expect(verifyFile(file)).toMatchObject({ ok: true, summary: { headSeq } });
 }
 
 describe('a full disk (SQLite max_page_count)', () => {
-  it('refuses without signing, keeps earlier records, and resumes when space returns', () => {
+  it('refuses without signing, keeps earlier records, and resumes when space returns', async () => {
     const { journal, file } = tempJournal({ maxBytes: 64 * 1024 });
-    const e = appendUntilRefused(journal);
+    const e = await appendUntilRefused(journal);
     expectRefusedCleanly(journal, e, 'journal-full');
     const head = journal.head()!;
     const since = journal.stats().condition?.since;
     // Still full: refused again, the condition keeps its start.
-    expect(thrown(() => journal.append('uptime', uptimeBody(0))).code).toBe('journal-full');
+    expect((await rejection(journal.append('uptime', uptimeBody(0)))).code).toBe('journal-full');
     expect(journal.stats().condition?.since).toBe(since);
     expectIntact(file, head.seq);
     // Space returns: the coordinator acknowledged everything and retention frees pages.
     journal.ack(head.seq);
     expect(journal.prune(0, Number.MAX_SAFE_INTEGER).deleted).toBeGreaterThan(0);
-    const next = journal.append('uptime', uptimeBody(1));
+    const next = await journal.append('uptime', uptimeBody(1));
     expect(next.env).toMatchObject({ seq: head.seq + 1, prev: head.hash });
     expect(journal.stats().condition).toBeNull();
     journal.close();
@@ -89,11 +84,11 @@ describe('a full disk (SQLite max_page_count)', () => {
 });
 
 describe.skipIf(!tmpfs)('a full disk (a real 1 MiB tmpfs, mounted when the test runs as root)', () => {
-  it('refuses without signing, keeps earlier records, and resumes when space returns', () => {
+  it('refuses without signing, keeps earlier records, and resumes when space returns', async () => {
     const file = join(mountDir, 'journal.db');
     const filler = join(mountDir, 'filler');
     const { journal } = tempJournal({ file });
-    fill(journal, 20);
+    await fill(journal, 20);
     // Take every free byte of the filesystem.
     const fd = openSync(filler, 'w');
     try {
@@ -104,14 +99,14 @@ describe.skipIf(!tmpfs)('a full disk (a real 1 MiB tmpfs, mounted when the test 
     } finally {
       closeSync(fd);
     }
-    const e = appendUntilRefused(journal);
+    const e = await appendUntilRefused(journal);
     expectRefusedCleanly(journal, e, 'journal-full');
     const head = journal.head()!;
-    expect(thrown(() => journal.append('uptime', uptimeBody(0))).code).toBe('journal-full');
+    expect((await rejection(journal.append('uptime', uptimeBody(0)))).code).toBe('journal-full');
     expectIntact(file, head.seq);
 
     rmSync(filler);
-    const next = journal.append('uptime', uptimeBody(1));
+    const next = await journal.append('uptime', uptimeBody(1));
     expect(next.env).toMatchObject({ seq: head.seq + 1, prev: head.hash });
     expect(journal.stats().condition).toBeNull();
 

@@ -8,7 +8,7 @@ import { tempDir } from '../../helpers/tmp.js';
 describe('exports', () => {
   it('streams records in batches from any seq, and verifies the result', async () => {
     const { journal } = tempJournal();
-    fill(journal, 1100);
+    await fill(journal, 1100);
     const all = [...exportLines(journal)];
     expect(all).toHaveLength(1100);
     expect([...exportLines(journal, 1000)]).toEqual(all.slice(999));

@@ -18,7 +18,7 @@ const userVersion = (file: string): unknown => {
 };
 
 describe('schema migrations', () => {
-  it('opens a journal written by schema version 1 and carries on its chain', () => {
+  it('opens a journal written by schema version 1 and carries on its chain', async () => {
     const file = fixtureCopy('v1.db');
     expect(userVersion(file)).toBe(1);
     // A reader cannot migrate: it says what to do.
@@ -28,7 +28,7 @@ describe('schema migrations', () => {
     expect(journal.stats()).toMatchObject({ headSeq: 12, headHash: '683d25be88147cd49e0853b269d1378ef92a924f0d95fb7f5b8796d6aeb032ea', firstSeq: 4, records: 9, watermark: 9, backlog: 3 });
     expect(journal.prunedThrough()).toEqual({ seq: 3, hash: '7216a4adbb2c84401ff3f7bc443570c4a51dbd22e5eab7998819d757ce908063' });
     journal.reject(11, 'clock-skew', 'late');
-    const next = journal.append('uptime', uptimeBody(13));
+    const next = await journal.append('uptime', uptimeBody(13));
     expect(next.env).toMatchObject({ seq: 13, prev: '683d25be88147cd49e0853b269d1378ef92a924f0d95fb7f5b8796d6aeb032ea' });
     journal.close();
     const reader = JournalReader.open(file, { check: true });

@@ -37,9 +37,9 @@ describe('integrity', () => {
     expect(readFileSync(file).equals(garbage)).toBe(true);
   });
 
-  it('stops at damaged pages that quick_check finds, and leaves the file untouched', () => {
+  it('stops at damaged pages that quick_check finds, and leaves the file untouched', async () => {
     const { journal, file } = tempJournal();
-    fill(journal, 200);
+    await fill(journal, 200);
     journal.close();
     const bytes = readFileSync(file);
     // Scribble over the middle of the file: b-tree pages of the records table.

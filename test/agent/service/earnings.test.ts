@@ -46,7 +46,7 @@ function desk(over: Partial<EarningsDeps> = {}) {
     claimTo: null,
     appendClaim: (body) => {
       claims.push(body);
-      return ++seq;
+      return Promise.resolve(++seq);
     },
     journalError: () => null,
     journal: () => ({ backlog: 0, rejected: 0 }),
@@ -56,6 +56,9 @@ function desk(over: Partial<EarningsDeps> = {}) {
   };
   return { desk: new EarningsDesk(deps), claims };
 }
+
+/** The claim's record is committed (the desk waits for the coordinator's answer from then on). */
+const journaled = () => new Promise((resolve) => setImmediate(resolve));
 
 const receipt = (claimSeq: number, amount: number, epochs: [number, number]) => signCoordinatorMessage({ t: 'receipt' as const, claimSeq, amount, epochs }, coordinator);
 
@@ -86,6 +89,7 @@ describe('earnings desk', () => {
     const { desk: d, claims } = desk({ claimTo: 'wallet:config' });
     d.onAccount(account());
     const pending = d.claim({ timeoutMs: 5_000 });
+    await journaled();
     expect(claims).toEqual([{ amount: 2_000_000, to: 'wallet:config', epochs: [1, 3] }]);
     d.onReceipt(receipt(41, 2_000_000, [1, 3]));
     expect(await pending).toMatchObject({ status: 'paid', claimSeq: 41, amount: 2_000_000, epochs: [1, 3], to: 'wallet:config', receipt: { t: 'receipt', claimSeq: 41 } });
@@ -96,12 +100,14 @@ describe('earnings desk', () => {
     const other = desk();
     other.desk.onAccount(account());
     const p = other.desk.claim({ to: 'wallet:flag' });
+    await journaled();
     expect(other.claims[0]?.to).toBe('wallet:flag');
     other.desk.onReceipt(receipt(41, 2_000_000, [1, 3]));
     await p;
     const third = desk();
     third.desk.onAccount(account());
     const q = third.desk.claim({});
+    await journaled();
     expect(third.claims[0]?.to).toBe(node.id);
     third.desk.onReceipt(receipt(41, 2_000_000, [1, 3]));
     await q;
@@ -111,6 +117,7 @@ describe('earnings desk', () => {
     const { desk: d } = desk();
     d.onAccount(account());
     const pending = d.claim({});
+    await journaled();
     d.onClaimRefused(signCoordinatorMessage({ t: 'claim-refused' as const, claimSeq: 41, code: 'not-vested' as const, message: 'only 1 vested', requested: 2_000_000, vested: 1_500_000, unvested: 5_500_000, claimed: 1_000_000, claimable: 500_000 }, coordinator));
     expect(await pending).toMatchObject({ status: 'refused', claimSeq: 41, code: 'not-vested', requested: 2_000_000, claimable: 500_000, message: 'only 1 vested' });
   });
@@ -126,6 +133,7 @@ describe('earnings desk', () => {
     d.onReceipt(receipt(41, 2_000_000, [1, 3]));
     d.onAccount(account({ claimable: 700_000, claimEpochs: [3, 3] }));
     const next = d.claim({});
+    await journaled();
     d.onReceipt(receipt(42, 700_000, [3, 3]));
     expect(await next).toMatchObject({ status: 'paid', claimSeq: 42 });
     expect(claims.map((c) => c.amount)).toEqual([2_000_000, 700_000]);
@@ -139,7 +147,7 @@ describe('earnings desk', () => {
     const down = desk({ link: () => ({ state: 'backoff', since: 0 }) });
     down.desk.onAccount(account());
     await expect(down.desk.claim({})).rejects.toMatchObject({ code: 'link-error', message: expect.stringMatching(/link to the coordinator is backoff/) as unknown });
-    const full = desk({ appendClaim: () => null, journalError: () => 'journal-full: disk full' });
+    const full = desk({ appendClaim: () => Promise.resolve(null), journalError: () => 'journal-full: disk full' });
     full.desk.onAccount(account());
     await expect(full.desk.claim({})).rejects.toMatchObject({ code: 'journal-full', message: expect.stringMatching(/disk full/) as unknown });
     expect([none, down, full].every((x) => x.claims.length === 0)).toBe(true);
