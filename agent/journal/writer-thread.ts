@@ -13,28 +13,53 @@
  * (full disk, I/O error) the rest of that generation is refused unwritten:
  * each was built on the one that failed. Nothing here ever signs.
  */
-import { parentPort, workerData } from 'node:worker_threads';
+import { receiveMessageOnPort, workerData } from 'node:worker_threads';
 import Database from 'better-sqlite3';
 import { STATE_SELECT, type StateRow } from './reader.js';
 import { limitSize, openDatabase } from './sqlite.js';
-import type { AppendRequest, CommitOutcome, WriterInit, WriterReply, WriterRequest } from './writer.js';
+import { CLOSED, POSTED, type AppendRequest, type CommitOutcome, type WriterInit, type WriterReply, type WriterRequest } from './writer.js';
 
-const port = parentPort;
-if (port === null) throw new Error('writer-thread.js runs only as the journal\'s worker thread');
-const init = workerData as WriterInit;
-const closed = new Int32Array(init.closed);
+function threadInit(): WriterInit {
+  const data = workerData as WriterInit | null;
+  if (data === null) throw new Error('writer-thread.js runs only as the journal\'s worker thread');
+  return data;
+}
+
+const init = threadInit();
+const control = new Int32Array(init.control);
 
 function failure(e: unknown): { sqlite: string | null; message: string } {
   return { sqlite: e instanceof Database.SqliteError ? e.code : null, message: e instanceof Error ? e.message : String(e) };
 }
 
 function signalClosed(): void {
-  Atomics.store(closed, 0, 1);
-  Atomics.notify(closed, 0);
+  Atomics.store(control, CLOSED, 1);
+  Atomics.notify(control, CLOSED);
+}
+
+/**
+ * The next request, waiting for one as long as it takes. The thread never
+ * returns to its event loop while it runs: a request is taken from the port
+ * synchronously, and a sleep is an Atomics.wait on the count of requests the
+ * main thread posted, so between two commits there is no event loop turn.
+ */
+function nextRequest(taken: number): WriterRequest {
+  for (;;) {
+    const m = receiveMessageOnPort(init.requests);
+    if (m !== undefined) return m.message as WriterRequest;
+    Atomics.wait(control, POSTED, taken);
+  }
+}
+
+function closePorts(): void {
+  init.requests.close();
+  init.replies.close();
 }
 
 function run(): void {
-  const send = (reply: WriterReply): void => init.replies.postMessage(reply);
+  const send = (reply: WriterReply): void => {
+    init.replies.postMessage(reply);
+  };
   let db: Database.Database;
   try {
     db = openDatabase(init.file, { readonly: false, check: false });
@@ -42,8 +67,7 @@ function run(): void {
   } catch (e) {
     send({ t: 'fatal', ...failure(e) });
     signalClosed();
-    port?.close();
-    init.replies.close();
+    closePorts();
     return;
   }
   const stateStmt = db.prepare<[], StateRow>(STATE_SELECT);
@@ -88,17 +112,15 @@ function run(): void {
     }
   };
 
-  port?.on('message', (m: WriterRequest) => {
-    if (m.t === 'close') {
-      db.close();
-      signalClosed();
-      port.close();
-      init.replies.close();
-      return;
-    }
+  for (let taken = 1; ; taken++) {
+    const m = nextRequest(taken - 1);
+    if (m.t === 'close') break;
     // Answered after each COMMIT, not per batch: the main thread signs the next record as soon as a slot frees.
     send(store(m));
-  });
+  }
+  db.close();
+  signalClosed();
+  closePorts();
 }
 
 run();

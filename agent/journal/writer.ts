@@ -22,11 +22,15 @@ import type { JournalHead } from './reader.js';
 export interface WriterInit {
   file: string;
   maxBytes: number | null;
-  /** Int32 flag the thread sets once its connection is closed: close() waits on it. */
-  closed: SharedArrayBuffer;
+  /** Int32 slots: POSTED, the requests the main thread has posted (the thread sleeps on it); CLOSED, set once the thread's connection is closed (close() waits on it). */
+  control: SharedArrayBuffer;
+  requests: MessagePort;
   /** Where the thread answers: close() reads the answers still queued there synchronously. */
   replies: MessagePort;
 }
+
+export const POSTED = 0;
+export const CLOSED = 1;
 
 export interface CommitRequest {
   seq: number;
@@ -79,7 +83,7 @@ interface Pending {
 }
 
 export class JournalWriter {
-  private thread: { worker: Worker; replies: MessagePort; closed: Int32Array } | null = null;
+  private thread: { worker: Worker; requests: MessagePort; replies: MessagePort; control: Int32Array } | null = null;
   private readonly pending = new Map<number, Pending>();
   private nextId = 1;
   private gen = 0;
@@ -122,8 +126,7 @@ export class JournalWriter {
       thread.replies.ref();
     }
     const done = new Promise<void>((resolve, reject) => this.pending.set(id, { gen, resolve, reject }));
-    const request: WriterRequest = { t: 'append', id, gen, ...record };
-    thread.worker.postMessage(request);
+    this.post(thread, { t: 'append', id, gen, ...record });
     return done;
   }
 
@@ -134,9 +137,8 @@ export class JournalWriter {
   close(): void {
     const thread = this.thread;
     if (thread === null) return;
-    const request: WriterRequest = { t: 'close' };
-    thread.worker.postMessage(request);
-    const waited = Atomics.wait(thread.closed, 0, 0, CLOSE_TIMEOUT_MS);
+    this.post(thread, { t: 'close' });
+    const waited = Atomics.wait(thread.control, CLOSED, 0, CLOSE_TIMEOUT_MS);
     // The answers for what committed before the close, so no caller hears "not stored" for a stored record.
     for (let m = receiveMessageOnPort(thread.replies); m !== undefined; m = receiveMessageOnPort(thread.replies)) this.onReply(m.message as WriterReply);
     this.detach(thread.worker, 'the journal was closed');
@@ -148,18 +150,25 @@ export class JournalWriter {
     }
   }
 
+  private post(thread: NonNullable<JournalWriter['thread']>, request: WriterRequest): void {
+    thread.requests.postMessage(request);
+    Atomics.add(thread.control, POSTED, 1);
+    Atomics.notify(thread.control, POSTED);
+  }
+
   private ensureThread(): NonNullable<JournalWriter['thread']> {
     if (this.thread !== null) return this.thread;
-    const closed = new SharedArrayBuffer(4);
+    const control = new SharedArrayBuffer(2 * Int32Array.BYTES_PER_ELEMENT);
+    const requests = new MessageChannel();
     const { port1, port2 } = new MessageChannel();
-    const init: WriterInit = { file: this.file, maxBytes: this.maxBytes, closed, replies: port2 };
+    const init: WriterInit = { file: this.file, maxBytes: this.maxBytes, control, requests: requests.port2, replies: port2 };
     // A process started with --input-type (node -e) passes it on, and a worker started from a file refuses it.
     const execArgv = process.execArgv.filter((a) => !a.startsWith('--input-type'));
-    const worker = new Worker(threadScript(), { workerData: init, transferList: [port2], execArgv });
+    const worker = new Worker(threadScript(), { workerData: init, transferList: [requests.port2, port2], execArgv });
     worker.unref();
     port1.on('message', (reply: WriterReply) => this.onReply(reply));
     port1.unref();
-    this.thread = { worker, replies: port1, closed: new Int32Array(closed) };
+    this.thread = { worker, requests: requests.port1, replies: port1, control: new Int32Array(control) };
     worker.on('error', (e) => this.detach(worker, `the journal's writer thread failed: ${e.message}`));
     worker.on('exit', (code) => this.detach(worker, `the journal's writer thread exited (code ${code})`));
     return this.thread;
@@ -190,6 +199,7 @@ export class JournalWriter {
     const thread = this.thread;
     if (thread?.worker !== worker) return;
     this.thread = null;
+    thread.requests.close();
     thread.replies.close();
     this.failAll(new CapanodeError('journal-io', `journal ${this.file}: ${why}; the records in flight were not released`, { hint: 'Appending again starts a new writer thread from the journal\'s head.' }));
   }
