@@ -9,6 +9,7 @@ import { KINDS, type Kind } from '../../proofs/envelope.js';
 import { RECORD_ROW_SELECT, toRecord, type JournalRecord, type RecordRow, type Rejection } from './records.js';
 import { assertCurrentSchema } from './schema.js';
 import { openDatabase, openFailure, type Db } from './sqlite.js';
+import { STATE_SELECT, type StateRow } from './writer-protocol.js';
 
 export interface JournalHead {
   seq: number;
@@ -40,21 +41,6 @@ export interface JournalStats {
   recordsByKind: Record<Kind, number>;
   /** Why signing is paused, for status; always null from a read-only reader. */
   condition: JournalCondition | null;
-}
-
-/**
- * The head is the last record (retention never removes it), or the anchor while no record is held:
- * seq 0 and zeros for a new journal, the coordinator's head after --adopt-remote-head.
- */
-export const STATE_SELECT = `SELECT coalesce(h.seq, s.pruned_seq) AS head_seq, coalesce(h.hash, s.pruned_hash) AS head_hash, s.watermark, s.pruned_seq, s.pruned_hash
-  FROM state s LEFT JOIN (SELECT seq, hash FROM records ORDER BY seq DESC LIMIT 1) h WHERE s.id = 1`;
-
-export interface StateRow {
-  head_seq: number;
-  head_hash: string;
-  watermark: number;
-  pruned_seq: number;
-  pruned_hash: string;
 }
 
 export function emptyKindCounts(): Record<Kind, number> {

@@ -15,9 +15,8 @@
  */
 import { receiveMessageOnPort, workerData } from 'node:worker_threads';
 import Database from 'better-sqlite3';
-import { STATE_SELECT, type StateRow } from './reader.js';
 import { limitSize, openDatabase } from './sqlite.js';
-import { CLOSED, POSTED, type AppendRequest, type CommitOutcome, type WriterInit, type WriterReply, type WriterRequest } from './writer.js';
+import { CLOSED, POSTED, STATE_SELECT, type AppendRequest, type CommitOutcome, type StateRow, type WriterInit, type WriterReply, type WriterRequest } from './writer-protocol.js';
 
 function threadInit(): WriterInit {
   const data = workerData as WriterInit | null;

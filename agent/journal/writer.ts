@@ -16,40 +16,8 @@ import { fileURLToPath } from 'node:url';
 import { MessageChannel, receiveMessageOnPort, Worker, type MessagePort } from 'node:worker_threads';
 import Database from 'better-sqlite3';
 import { CapanodeError } from '../../common/errors.js';
-import type { Kind } from '../../proofs/envelope.js';
 import type { JournalHead } from './reader.js';
-
-export interface WriterInit {
-  file: string;
-  maxBytes: number | null;
-  /** Int32 slots: POSTED, the requests the main thread has posted (the thread sleeps on it); CLOSED, set once the thread's connection is closed (close() waits on it). */
-  control: SharedArrayBuffer;
-  requests: MessagePort;
-  /** Where the thread answers: close() reads the answers still queued there synchronously. */
-  replies: MessagePort;
-}
-
-export const POSTED = 0;
-export const CLOSED = 1;
-
-export interface CommitRequest {
-  seq: number;
-  prev: string;
-  kind: Kind;
-  time: number;
-  hash: string;
-  sig: string;
-  canonical: string;
-}
-
-export type AppendRequest = { id: number; gen: number } & CommitRequest;
-
-export type WriterRequest = ({ t: 'append' } & AppendRequest) | { t: 'close' };
-
-/** cancelled: not tried, because a record it was built on failed. */
-export type CommitOutcome = { t: 'outcome'; id: number; ok: true } | { t: 'outcome'; id: number; ok: false; cancelled: boolean; sqlite: string | null; message: string };
-
-export type WriterReply = CommitOutcome | { t: 'fatal'; sqlite: string | null; message: string };
+import { CLOSED, POSTED, type CommitOutcome, type CommitRequest, type WriterInit, type WriterReply, type WriterRequest } from './writer-protocol.js';
 
 const BESIDE = new URL('./writer-thread.js', import.meta.url);
 // From the TypeScript sources (the test runner), the thread runs the build: `npm test` builds first.
@@ -164,7 +132,7 @@ export class JournalWriter {
     const init: WriterInit = { file: this.file, maxBytes: this.maxBytes, control, requests: requests.port2, replies: port2 };
     // A process started with --input-type (node -e) passes it on, and a worker started from a file refuses it.
     const execArgv = process.execArgv.filter((a) => !a.startsWith('--input-type'));
-    const worker = new Worker(threadScript(), { workerData: init, transferList: [requests.port2, port2], execArgv });
+    const worker = new Worker(threadScript(), { workerData: init, transferList: [requests.port2, port2], execArgv, resourceLimits: { maxYoungGenerationSizeMb: 2, maxOldGenerationSizeMb: 32 } });
     worker.unref();
     port1.on('message', (reply: WriterReply) => this.onReply(reply));
     port1.unref();
