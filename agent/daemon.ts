@@ -225,8 +225,10 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
             notifier.status(`link ${s.state}; journal head ${journal.head()?.seq ?? 0}, acked ${journal.watermark()}`);
           },
           onVerdict: (verdict, challenge, solution) => {
-            state.pot = { at: now(), ok: verdict.ok, gflops: verdict.gflops, reason: verdict.reason, device: solution.device };
+            state.pot = { at: now(), ok: verdict.ok, gflops: verdict.gflops, reason: verdict.reason, device: solution?.device ?? firstGpu?.uuid ?? 'cpu' };
             log.info({ remote: { id: verdict.id, ok: verdict.ok, gflops: verdict.gflops, reason: verdict.reason } }, 'PoT verdict');
+            // No commit, no root: a throughput record would attest to nothing.
+            if (solution === null) return;
             const local = state.lastLocal ?? { device: solution.device, local: { memBwMBps: 0, fp32Gflops: 0, tensorGflops: null, h2dMBps: null, d2hMBps: null } };
             throughputAttestation({ ...(local as DeviceBench), device: solution.device }, { challenge, verdict, root: solution.root, elapsedUs: solution.elapsedUs });
           },

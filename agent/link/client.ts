@@ -442,8 +442,16 @@ export class Link {
         return;
       case 'verdict': {
         const c = session.challenge;
-        if (c?.msg.id !== msg.id || c.solution === null) return;
+        if (c?.msg.id !== msg.id) return;
         session.challenge = null;
+        if (c.solution === null) {
+          // The coordinator gave up on it (a missed deadline) while it was still being computed: a commit
+          // now would be refused, and holding the slot would make this session ignore every later challenge.
+          c.abort.abort();
+          this.o.logger.warn({ remote: { id: msg.id, ok: msg.ok, reason: msg.reason } }, 'verdict for a PoT challenge still being computed: abandoned');
+          this.emit(() => this.o.events?.onVerdict?.(msg, c.msg, null));
+          return;
+        }
         const { root, elapsedUs, device } = c.solution;
         this.emit(() => this.o.events?.onVerdict?.(msg, c.msg, { root, elapsedUs, device }));
         return;

@@ -35,7 +35,8 @@ export interface PotSolution {
 export interface LinkEvents {
   onState?(state: LinkStatus): void;
   onBeacon?(beacon: Beacon): void;
-  onVerdict?(verdict: Verdict, challenge: Challenge, solution: { root: string; elapsedUs: number; device: string }): void;
+  /** solution is null when the verdict came before the node committed (a missed deadline): nothing was proved. */
+  onVerdict?(verdict: Verdict, challenge: Challenge, solution: { root: string; elapsedUs: number; device: string } | null): void;
   onAssign?(assign: Assign): void;
   /** The coordinator withdrew a job it assigned. */
   onCancel?(cancel: Cancel): void;

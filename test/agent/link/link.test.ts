@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { createLogger } from '../../../common/log.js';
-import { Backoff, Link, type LinkOptions, type LinkStatus } from '../../../agent/link/index.js';
+import { Backoff, Link, type LinkOptions, type LinkStatus, type PotSolver } from '../../../agent/link/index.js';
 import { generateKeyPair } from '../../../proofs/keys.js';
 import { signCoordinatorMessage, type Verdict } from '../../../proofs/messages.js';
 import { verifyReveal, chooseChecks, parseRevealItems } from '../../../proofs/pot.js';
@@ -226,5 +226,43 @@ describe('link: Proof of Throughput', () => {
     await until(() => verdicts.length === 1);
     expect(result).toEqual({ ok: true });
     expect(verdicts[0]).toMatchObject({ id: 'pot-1', ok: true });
+  });
+  it('after a missed verdict for a challenge still being computed, abandons it and answers the next challenge', async () => {
+    const journal = new MemoryJournal(node.id, []);
+    const verdicts: { id: string; answered: boolean }[] = [];
+    const signals: AbortSignal[] = [];
+    let releaseFirst: (() => void) | null = null;
+    const reference = tsSolver();
+    const solver: PotSolver = {
+      solve(challenge, signal) {
+        signals.push(signal);
+        if (signals.length > 1) return reference.solve(challenge, signal);
+        // The first challenge outlives its deadline: it is still computing when the verdict comes.
+        return new Promise<void>((resolve) => (releaseFirst = resolve)).then(() => reference.solve(challenge, signal));
+      },
+    };
+    const challenge = (id: string) => signCoordinatorMessage({ t: 'challenge' as const, id, seed: randomBytes(32).toString('hex'), n: 64, reps: 2, dtype: 'f16' as const, deadlineMs: 10_000 }, coord);
+    const commits: unknown[] = [];
+    const server = await startFakeCoordinator(async (c) => {
+      await handshake(c, coord, null);
+      c.send(challenge('pot-1'));
+      await until(() => signals.length === 1);
+      c.send(signCoordinatorMessage({ t: 'verdict' as const, id: 'pot-1', ok: false, gflops: 0, reason: 'deadline: no commit within 10000 ms' }, coord));
+      c.send(challenge('pot-2'));
+      const commit = await c.next('commit', 3_000);
+      commits.push(commit['id']);
+      // The abandoned computation ends after the next challenge was answered: its commit must not follow.
+      releaseFirst?.();
+      c.send({ t: 'open', id: 'pot-2', checks: [[0, 0]] });
+      await c.next('reveal');
+      c.send(signCoordinatorMessage({ t: 'verdict' as const, id: 'pot-2', ok: true, gflops: 1, reason: null }, coord));
+    });
+    cleanup.push(() => server.close());
+    startLink(server, journal, { solver, events: { onVerdict: (v, _c, solution) => verdicts.push({ id: v.id, answered: solution !== null }) } });
+    await until(() => verdicts.length === 2);
+    expect(commits).toEqual(['pot-2']);
+    expect(verdicts).toEqual([{ id: 'pot-1', answered: false }, { id: 'pot-2', answered: true }]);
+    expect(signals[0]?.aborted).toBe(true);
+    expect(server.connections[0]?.received.filter((m) => m['t'] === 'commit').map((m) => m['id'])).toEqual(['pot-2']);
   });
 });
