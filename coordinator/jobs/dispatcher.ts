@@ -17,6 +17,7 @@ import type { ItemResult } from '../frame.js';
 import type { JobRow, NewJob } from '../store/job-types.js';
 import type { Store } from '../store/types.js';
 import { decideAudit } from './audit.js';
+import { jobSlots } from './busy.js';
 import { judgeUsage, type UsageLimits } from './usage.js';
 
 /** What the dispatcher needs of the link server. */
@@ -243,7 +244,7 @@ export class JobDispatcher {
     const capacity = new Map<string, number>();
     for (const info of await store.listNodes()) {
       if (!here.has(info.id) || info.banned) continue;
-      capacity.set(info.id, Math.max(1, info.inventory?.gpus.length ?? 0));
+      capacity.set(info.id, jobSlots(info.inventory));
     }
     for (const job of queued) {
       if (job.redundancy > 1 && !groups.has(job.group)) groups.set(job.group, new Set((await store.listJobs({ group: job.group })).map((r) => r.node).filter((n): n is string => n !== null)));
