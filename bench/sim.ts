@@ -11,9 +11,9 @@ import { goal, type BenchSuite } from './suite.js';
  * multiplexGain shows the one strategy that depends on how the coordinator schedules and credits
  * challenges (one GPU behind 2-4 identities, 500 operators of which 20% multiplex, 168 epochs):
  * `windowed` is what the coordinator does (coordinator/pot: network-wide rounds, work over the
- * window), `rounds` and `independent` the alternatives. Under `windowed` the sharers' edge comes
- * only from the margin each challenge leaves in its window and fades as their identities age
- * (docs/INCENTIVES.md §8): multiplexWindowedByEpochs shows it over shorter runs.
+ * window), `rounds` and `independent` the alternatives. Under `windowed` all sharers could reach for
+ * is the margin each challenge leaves in its window, and reaching for it costs them more than it
+ * brings (docs/INCENTIVES.md §8): multiplexWindowedByEpochs shows the gain over shorter runs.
  */
 export const simSuite: BenchSuite = {
   name: 'sim',

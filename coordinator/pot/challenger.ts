@@ -30,7 +30,7 @@ import type { RttTracker } from '../rtt.js';
 import type { ChallengeState, Store } from '../store/types.js';
 import type { ChallengeSchedule, RoundMember } from './rounds.js';
 import type { Round } from './schedule.js';
-import { initialBasis, inWindow, measuredGflops, nextBasis, roundReps, windowGflops, type Basis, type WindowSettings } from './window.js';
+import { initialBasis, inWindow, measuredGflops, nextBasis, roundCredit, roundReps, type Basis, type WindowSettings } from './window.js';
 
 export type { ChallengeSchedule } from './rounds.js';
 
@@ -288,13 +288,14 @@ export class Challenger implements RoundMember {
       return;
     }
     const window = roundWindow(this.deps.settings);
-    this.basis = nextBasis(this.basis, { gflops: measuredGflops(n, reps, commit.elapsedUs, coordinatorUs), coordinatorUs, rttUs: a.sizedRttUs }, window);
+    const sized = this.basis;
+    this.basis = nextBasis(sized, { gflops: measuredGflops(n, reps, commit.elapsedUs, coordinatorUs), coordinatorUs, rttUs: a.sizedRttUs }, window);
     const afterMs = commit.arrivedMono - a.sentMono;
     if (!inWindow(afterMs, window)) {
       await this.finish(a, true, `late: commit ${Math.round(afterMs)} ms after the challenge, after the round's ${window.windowMs} ms window: no work inside it`, 'verified', 0);
       return;
     }
-    await this.finish(a, true, null, 'verified', windowGflops(n, reps, commit.elapsedUs, window));
+    await this.finish(a, true, null, 'verified', roundCredit(n, reps, commit.elapsedUs, sized, this.basis, window, a.sizedRttUs));
   }
 
   private async finish(a: Active, ok: boolean, reason: string | null, state: Extract<ChallengeState, 'verified' | 'failed' | 'expired'>, gflops = 0, strike = !ok): Promise<void> {

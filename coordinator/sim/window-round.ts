@@ -13,10 +13,10 @@
  * do all they can inside the window, and time each commit so that the next
  * round asks exactly what the GPU can do in the whole window, margin
  * included: finishing one identity first makes it look like the whole GPU,
- * delaying a commit makes it look slower. The growth cap on a basis is what
- * keeps this from paying.
+ * delaying a commit makes it look slower. What keeps this from paying is
+ * window.ts: the growth cap, and what an overrun of the budget costs.
  */
-import { inWindow, measuredGflops, nextBasis, potFlops, roundReps, windowGflops, type Basis, type Shown, type WindowSettings } from '../pot/window.js';
+import { inWindow, measuredGflops, nextBasis, potFlops, roundCredit, roundReps, type Basis, type Shown, type WindowSettings } from '../pot/window.js';
 import type { Mechanics } from './mechanics.js';
 
 export function windowSettings(m: Mechanics): WindowSettings {
@@ -108,7 +108,7 @@ export function sharedCommits(reps: readonly number[], bases: readonly Basis[], 
     return order.map((i) => {
       done += own[i] ?? 0;
       const r = reps[i] ?? 1;
-      const basis = bases[i] ?? { gflops: 0, measured: false };
+      const basis = bases[i] ?? { gflops: 0, measured: false, overran: false };
       const elapsedUs = Math.max(1, Math.round((own[i] ?? 0) * 1000));
       const earliest = arrival(done, m);
       const latest = onTime.includes(i) ? ws.windowMs : m.potDeadlineMs;
@@ -156,5 +156,5 @@ export function roundVerdict(reps: number, commit: SimCommit, basis: Basis, pass
   if (commit.arrivalMs === null || commit.arrivalMs > m.potDeadlineMs) return { outcome: 'missed', gflops: 0, basis: nextBasis(basis, null, ws) };
   if (!passes) return { outcome: 'fail', gflops: 0, basis };
   const next = nextBasis(basis, shown(reps, { arrivalMs: commit.arrivalMs, elapsedUs: commit.elapsedUs }, m), ws);
-  return { outcome: 'pass', gflops: inWindow(commit.arrivalMs, ws) ? windowGflops(m.potN, reps, commit.elapsedUs, ws) : 0, basis: next };
+  return { outcome: 'pass', gflops: inWindow(commit.arrivalMs, ws) ? roundCredit(m.potN, reps, commit.elapsedUs, basis, next, ws, rttUs(m)) : 0, basis: next };
 }

@@ -13,7 +13,7 @@ import type { RandomBytes } from '../../../coordinator/clock.js';
 import { Challenger, challengeShape, roundShape, roundWindow, verdictGflops, type PotSettings } from '../../../coordinator/pot/challenger.js';
 import { ChallengeRounds, type ChallengeSchedule } from '../../../coordinator/pot/rounds.js';
 import { roundKey, RoundSchedule, type Round } from '../../../coordinator/pot/schedule.js';
-import { potFlops, windowGflops } from '../../../coordinator/pot/window.js';
+import { measuredGflops, nextBasis, potFlops, windowGflops } from '../../../coordinator/pot/window.js';
 import { RttTracker } from '../../../coordinator/rtt.js';
 import { openSqliteStore } from '../../../coordinator/store/sqlite.js';
 import type { Store } from '../../../coordinator/store/types.js';
@@ -119,10 +119,10 @@ describe('challenge rounds', () => {
     expect(new Set(sent.map(([c]) => c!.seed)).size).toBe(3);
     expect(new Set(sent.map(([c]) => c!.id)).size).toBe(3);
     // The basis (its last verdict) fills 90% of the window, less the round trip.
-    expect(sent[0]![0]!.reps).toBe(roundShape({ ...settings, ...roundSettings }, false, { gflops: LAST, measured: true }, 100).reps);
+    expect(sent[0]![0]!.reps).toBe(roundShape({ ...settings, ...roundSettings }, false, { gflops: LAST, measured: true, overran: false }, 100).reps);
   });
 
-  it('credits a commit inside the window its work over the window, however early; one after it passes with 0 and sizes the next round', async () => {
+  it('credits a commit inside the window its work over the window, however early, and less after its budget; one after the window passes with 0 and sizes the next round', async () => {
     const { nodes, nextRound, store } = await roundSetup(['early', 'edge', 'late']);
     for (const n of nodes) n.challenger.start();
     const start = await nextRound();
@@ -133,8 +133,13 @@ describe('challenge rounds', () => {
     await answer(edge.challenger, challenges(edge.sent)[0]!, start + 1000, 990_000, edge.sent);
     await answer(late.challenger, challenges(late.sent)[0]!, start + 1000.5, 1_900_000, late.sent);
     expect(verdicts(early.sent)[0]).toMatchObject({ ok: true, reason: null, gflops: windowGflops(64, c.reps, 290_000, window) });
-    expect(verdicts(edge.sent)[0]).toMatchObject({ ok: true, gflops: verdicts(early.sent)[0]!.gflops });
     expect(verdicts(early.sent)[0]!.gflops).toBe(Math.floor(potFlops(64, c.reps) / 1e9));
+    expect(verdicts(early.sent)[0]!.gflops).toBeGreaterThan(0);
+    // Inside the window but 11% past the 90% it was sized for: credited what its next basis, cut by (0.9/1)^10, asks.
+    const shown = measuredGflops(64, c.reps, 990_000, 999_900);
+    const next = nextBasis({ gflops: LAST, measured: true, overran: false }, { gflops: shown, coordinatorUs: 999_900, rttUs: 100 }, window);
+    expect(verdicts(edge.sent)[0]).toMatchObject({ ok: true, reason: null, gflops: Math.floor((Math.min(LAST, next.gflops) * 899_900) / 1_000_000) });
+    expect(verdicts(edge.sent)[0]!.gflops).toBeLessThan(verdicts(early.sent)[0]!.gflops);
     // Checked like any other (a wrong late commit fails), but no work inside the window: no strike, nothing credited.
     expect(late.sent.some((m) => m.t === 'open')).toBe(true);
     expect(verdicts(late.sent)[0]).toMatchObject({ ok: true, gflops: 0, reason: 'late: commit 1001 ms after the challenge, after the round\'s 1000 ms window: no work inside it' });
@@ -143,8 +148,8 @@ describe('challenge rounds', () => {
     // Next round: the late node is asked what it showed (work over 1.9 s), the early one (which showed three times its basis) 5% more.
     await nextRound();
     const lateShown = potFlops(64, c.reps) / 1_900_000 / 1000;
-    expect(challenges(late.sent)[1]!.reps).toBe(roundShape({ ...settings, ...roundSettings }, false, { gflops: lateShown, measured: true }, 100).reps);
-    expect(challenges(early.sent)[1]!.reps).toBe(roundShape({ ...settings, ...roundSettings }, false, { gflops: LAST * 1.05, measured: true }, 100).reps);
+    expect(challenges(late.sent)[1]!.reps).toBe(roundShape({ ...settings, ...roundSettings }, false, { gflops: lateShown, measured: true, overran: false }, 100).reps);
+    expect(challenges(early.sent)[1]!.reps).toBe(roundShape({ ...settings, ...roundSettings }, false, { gflops: LAST * 1.05, measured: true, overran: false }, 100).reps);
   });
 
   it('two identities answering with one GPU are credited at most its throughput together, in any order', async () => {
@@ -183,7 +188,7 @@ describe('challenge rounds', () => {
     expect(seen.length).toBeGreaterThan(1);
     expect(seen[0]).toBeLessThan(eligible);
     expect(n.sentAt[0]).toBeGreaterThanOrEqual(eligible);
-    expect(challenges(n.sent)[0]!.reps).toBe(roundShape({ ...settings, ...roundSettings }, false, { gflops: 1, measured: false }, 100).reps);
+    expect(challenges(n.sent)[0]!.reps).toBe(roundShape({ ...settings, ...roundSettings }, false, { gflops: 1, measured: false, overran: false }, 100).reps);
   });
 
   it('reconnecting does not put a round off: a node back before the round is in it', async () => {
@@ -208,7 +213,7 @@ describe('challenge rounds', () => {
     expect(verdicts(n.sent)[0]).toMatchObject({ ok: false, reason: 'deadline: no commit within 10000 ms' });
     expect((await store.getNode(n.node.id))?.strikes).toBe(1);
     await nextRound();
-    expect(challenges(n.sent)[1]!.reps).toBe(roundShape({ ...settings, ...roundSettings }, false, { gflops: LAST / 2, measured: true }, 100).reps);
+    expect(challenges(n.sent)[1]!.reps).toBe(roundShape({ ...settings, ...roundSettings }, false, { gflops: LAST / 2, measured: true, overran: false }, 100).reps);
   });
 });
 

@@ -24,11 +24,9 @@ describe('simulate', () => {
     expect(report.nodeEpochs).toBeGreaterThan(small.nodes * small.epochs * 0.9);
   });
 
-  it('no strategy earns more per unit of real contribution than honest nodes, but one GPU behind several identities for a while', () => {
+  it('no strategy earns more per unit of real contribution than honest nodes', () => {
     expect(gainOf(report, 'honest')).toBe(1);
-    for (const s of report.strategies) if (s.strategy !== 'multiplex') expect(s.gain ?? 0).toBeLessThanOrEqual(1);
-    // Sharing a GPU fills the margin honest nodes leave in each window only while the shared identities are new (docs/INCENTIVES.md §8): at most 1/(1 - 10%).
-    expect(gainOf(report, 'multiplex')).toBeLessThan(1 / 0.9);
+    for (const s of report.strategies) expect(s.gain ?? 0).toBeLessThanOrEqual(1);
   });
 
   it('cheating on PoT or jobs loses money and is caught; splitting, spoofing and whale stake gain nothing', () => {
@@ -45,15 +43,11 @@ describe('simulate', () => {
     expect(report.strategies.find((x) => x.strategy === 'honest')?.detectionRate).toBe(0);
   });
 
-  it('one GPU behind several identities out-earns honest nodes unless challenges come in windowed rounds, where the edge fades', () => {
+  it('one GPU behind several identities out-earns honest nodes unless challenges come in windowed rounds, over a short run or a long one', () => {
     const mix = { honest: 0.8, multiplex: 0.2 };
     expect(gainOf(buildReport(simulate({ ...small, mix, schedule: 'independent' })), 'multiplex')).toBeGreaterThan(1.5);
     expect(gainOf(buildReport(simulate({ ...small, mix, schedule: 'rounds' })), 'multiplex')).toBeGreaterThan(1.2);
-    const short = gainOf(buildReport(simulate({ ...small, nodes: 100, mix, schedule: 'windowed' })), 'multiplex');
-    const long = gainOf(buildReport(simulate({ ...small, nodes: 100, epochs: 168, mix, schedule: 'windowed' })), 'multiplex');
-    expect(short).toBeLessThan(1 / 0.9);
-    expect(long).toBeLessThan(short);
-    expect(long).toBeLessThan(1.03);
+    for (const epochs of [small.epochs, 168]) expect(gainOf(buildReport(simulate({ ...small, nodes: 100, epochs, mix, schedule: 'windowed' })), 'multiplex')).toBeLessThanOrEqual(1);
   });
 
   it('rejects bad options with a hint', () => {

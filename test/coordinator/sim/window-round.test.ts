@@ -135,7 +135,7 @@ describe('the simulator and the coordinator credit the same', () => {
 
 describe('windowed rounds in the simulator', () => {
   const d = DEFAULT_MECHANICS;
-  const measured = (gflops: number): Basis => ({ gflops, measured: true });
+  const measured = (gflops: number, overran = false): Basis => ({ gflops, measured: true, overran });
 
   it('a node alone commits when done and is credited (100 - margin)% of its speed, less its round trip', () => {
     const reps = askedReps(measured(300_000), d);
@@ -157,7 +157,7 @@ describe('windowed rounds in the simulator', () => {
     expect(v).toMatchObject({ outcome: 'pass', gflops: 0 });
     expect(roundVerdict(reps, slow, measured(300_000), false, d).outcome).toBe('fail');
     expect(v.basis.gflops).toBeCloseTo(200_000, -3);
-    expect(roundVerdict(reps, { arrivalMs: null, elapsedUs: 1 }, measured(300_000), true, d)).toEqual({ outcome: 'missed', gflops: 0, basis: measured(150_000) });
+    expect(roundVerdict(reps, { arrivalMs: null, elapsedUs: 1 }, measured(300_000), true, d)).toEqual({ outcome: 'missed', gflops: 0, basis: measured(150_000, true) });
   });
 
   it('identities sharing a GPU commit inside the window, are credited at most the GPU, and size the next round to fill the window, no more', () => {
