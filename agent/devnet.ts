@@ -34,15 +34,10 @@ function keyAt(path: string): KeyPair {
  */
 export const DEVNET_COORDINATOR_CONFIG = {
   beaconIntervalMs: 5_000,
-  // Rounds every 5-15 s, joined 5 s after connecting: the climb from a probe (credited nothing) and a
-  // few credited rounds fit in the first one-minute epoch.
-  challengeMinIntervalMs: 5_000,
-  challengeMaxIntervalMs: 15_000,
+  challengeMinIntervalMs: 10_000,
+  challengeMaxIntervalMs: 30_000,
   potCpuN: 256,
   potTargetSeconds: 2,
-  // The devnet shares a laptop's cores with everything else: half the window is left for jitter, so an
-  // honest CPU rarely commits late (a late verdict counts 0 in V's median).
-  potMarginPercent: 50,
   potDeadlineMs: 60_000,
   verifyWorkers: 0,
   epochMs: 60_000,

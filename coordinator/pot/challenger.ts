@@ -77,8 +77,8 @@ export interface ChallengerDeps {
   refuse(message: string): void;
 }
 
-/** Stable prefixes of a verdict's reason: a failure's, or `late` and `probe` (the climb, which V does not count) for a passed round verdict credited 0. */
-export type VerdictReasonCode = 'deadline' | 'malformed-reveal' | 'unknown-device' | 'pot-invalid' | 'coordinator-error' | 'late' | 'probe';
+/** Stable prefixes of a verdict's reason: a failure's, or `late` for a passed round verdict credited 0. */
+export type VerdictReasonCode = 'deadline' | 'malformed-reveal' | 'unknown-device' | 'pot-invalid' | 'coordinator-error' | 'late';
 
 interface Active {
   challenge: Challenge;
@@ -289,18 +289,13 @@ export class Challenger implements RoundMember {
     }
     const window = roundWindow(this.deps.settings);
     const sized = this.basis;
-    const shown = { gflops: measuredGflops(n, reps, commit.elapsedUs, coordinatorUs), coordinatorUs, rttUs: a.sizedRttUs };
-    this.basis = nextBasis(sized, shown, window);
+    this.basis = nextBasis(sized, { gflops: measuredGflops(n, reps, commit.elapsedUs, coordinatorUs), coordinatorUs, rttUs: a.sizedRttUs }, window);
     const afterMs = commit.arrivedMono - a.sentMono;
-    if (!sized.measured) {
-      await this.finish(a, true, `probe: climbing from a probe (showed ${Math.round(shown.gflops)} GFLOP/s in ${Math.round(afterMs)} ms): credited nothing until a commit measures the node`, 'verified', 0);
-      return;
-    }
     if (!inWindow(afterMs, window)) {
       await this.finish(a, true, `late: commit ${Math.round(afterMs)} ms after the challenge, after the round's ${window.windowMs} ms window: no work inside it`, 'verified', 0);
       return;
     }
-    await this.finish(a, true, null, 'verified', roundCredit(n, reps, commit.elapsedUs, shown, sized, this.basis, window));
+    await this.finish(a, true, null, 'verified', roundCredit(n, reps, commit.elapsedUs, sized, this.basis, window, a.sizedRttUs));
   }
 
   private async finish(a: Active, ok: boolean, reason: string | null, state: Extract<ChallengeState, 'verified' | 'failed' | 'expired'>, gflops = 0, strike = !ok): Promise<void> {

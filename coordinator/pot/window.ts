@@ -26,18 +26,18 @@
  *   like the whole GPU, so its next challenge is sized for all of it) and
  *   keep their challenges filling the whole window, margin included:
  *   1/(1 - margin) of an honest node's credit, for ever;
- * - a commit after its budget (an overrun) shows (budget / its time)^2
- *   less, for the next basis, and its round is credited (budget / its
- *   time)^10 less. An honest node sized right overruns only by its jitter
- *   (0.5% costs it 5% of one round's credit; V is a median of 5, so an
- *   overrun now and then does not move it); an identity that commits after
- *   another has overrun by that other's whole share, and keeping the group
- *   above the GPU takes an overrun in every round, so what the margin
- *   brings the group is less than what the last one's credit loses;
+ * - a commit after its budget shows (budget / its time)^10 less. An honest
+ *   node sized right overruns only by its jitter (0.5% costs it about 5%
+ *   for a round); an identity that commits after another has overrun by
+ *   that other's whole share. Identities taking turns at being last must
+ *   win back (1 + overrun)^11 through the growth cap in the rounds they are
+ *   not, which holds the overrun to about ln(1.05)·(n - 1)/11 for n of
+ *   them, less than the credit the last one loses (next rule) for the 2 to
+ *   8 identities per GPU docs/INCENTIVES.md §8 reports on;
  * - a round credits at most what both the basis it was sized with and the
- *   next one ask in the budget, and a challenge of one rep (the least there
- *   is) asked of a basis too small for one earns what the basis asks, not
- *   the rep;
+ *   next one ask in the budget: the overrun costs the round it happens in,
+ *   not only the next, and a challenge of one rep (the least there is) asked
+ *   of a basis too small for one earns what the basis asks, not the rep;
  * - a second overrun in a row (a late commit or none included) also cuts
  *   the basis by a fifth: an identity squeezed in every round shrinks away
  *   geometrically rather than harmonically, which would leave it a small
@@ -47,10 +47,11 @@
  *
  * A node never measured starts from a probe, a sixteenth of its class's
  * expected speed, and climbs by up to 16 times per round (each step at most
- * what it showed, credited nothing) until one commit has taken at least an
- * eighth of the window, long enough for a round trip's jitter not to
- * matter: from then on it is measured. After a reconnect it starts from its
- * last verdict's figure (initialBasis).
+ * what it showed) until one commit has taken at least an eighth of the
+ * window, long enough for a round trip's jitter not to matter: from then on
+ * it is measured, and a node never goes back (its last verdict's figure is
+ * where it starts after a reconnect, unless that is no more than a probe
+ * would show).
  */
 import { POT_MAX_REPS } from '../../proofs/pot.js';
 
@@ -79,17 +80,10 @@ export function potFlops(n: number, reps: number): number {
   return 2 * n ** 3 * reps;
 }
 
-/**
- * The basis a connecting node starts from: its last verdict's figure,
- * measured when that is more than a probe would show; climbing again from
- * it when less (a probe's own verdict, or an identity shrunk by overruns,
- * which must not be handed a probe's size back by reconnecting); from a
- * probe when there is none (never verified, failed or late).
- */
+/** The basis a connecting node starts from: its last verdict's figure, or a probe when it has shown no more than one. */
 export function initialBasis(lastGflops: number | null, classGflops: number): Basis {
   const probe = classGflops / PROBE_DIVISOR;
-  if (lastGflops === null || lastGflops <= 0) return { gflops: probe, measured: false, overran: false };
-  return { gflops: lastGflops, measured: lastGflops > probe, overran: false };
+  return lastGflops !== null && lastGflops > probe ? { gflops: lastGflops, measured: true, overran: false } : { gflops: probe, measured: false, overran: false };
 }
 
 /** The node's time a round's challenge is sized for: (100 - margin)% of the window less its round trip, µs. */
@@ -116,18 +110,11 @@ export function windowGflops(n: number, reps: number, elapsedUs: number, s: Wind
 /**
  * A round's credit for a commit inside the window (windowGflops), but at most
  * what the basis it was sized with, and the next basis it leads to, ask of
- * the node in the budget, and (budget / its time)^10 of that when it came
- * after the budget; nothing for a challenge sized for a basis not yet
- * measured (a probe or a step of the climb), which only measures the node:
- * a node that went back to a probe, by a late commit and a reconnect, would
- * otherwise be paid each time for squeezing a probe into another's margin.
+ * the node in the budget.
  */
-export function roundCredit(n: number, reps: number, elapsedUs: number, shown: Shown, sized: Basis, next: Basis, s: WindowSettings): number {
-  if (!sized.measured) return 0;
-  const budget = budgetUs(s, shown.rttUs);
-  const overran = shown.coordinatorUs > budget ? (budget / shown.coordinatorUs) ** OVERRUN_CREDIT_POWER : 1;
-  const asked = (Math.min(sized.gflops, next.gflops) * budget) / (s.windowMs * 1000);
-  return Math.floor(Math.min(windowGflops(n, reps, elapsedUs, s), asked) * overran);
+export function roundCredit(n: number, reps: number, elapsedUs: number, sized: Basis, next: Basis, s: WindowSettings, rttUs: number): number {
+  const asked = (Math.min(sized.gflops, next.gflops) * budgetUs(s, rttUs)) / (s.windowMs * 1000);
+  return Math.min(windowGflops(n, reps, elapsedUs, s), Math.floor(asked));
 }
 
 /** The speed a commit showed: its work over the longer of the node's claim and the coordinator's time less the round trip. */
@@ -156,15 +143,13 @@ export function nextBasis(prev: Basis, shown: Shown | null, s: WindowSettings): 
   return { gflops: Math.min(overBudget(shown, s), (prev.gflops * (200 + s.marginPercent)) / 200, again), measured: true, overran };
 }
 
-/** What a commit inside the window shows, less (budget / time)^2 when it took more than the budget it was sized for. */
+/** What a commit inside the window shows, less (budget / time)^10 when it took more than the budget it was sized for. */
 function overBudget(shown: Shown, s: WindowSettings): number {
   const budget = budgetUs(s, shown.rttUs);
   if (shown.coordinatorUs <= budget || shown.coordinatorUs > s.windowMs * 1000) return shown.gflops;
   return shown.gflops * (budget / shown.coordinatorUs) ** OVER_BUDGET_POWER;
 }
 
-const OVER_BUDGET_POWER = 2;
-/** A round's credit for an overrun is (budget / time) to this power less. */
-const OVERRUN_CREDIT_POWER = 10;
+const OVER_BUDGET_POWER = 10;
 /** Part of the basis a second overrun in a row leaves, at most. */
 const REPEATED_OVERRUN_KEEPS = 4 / 5;

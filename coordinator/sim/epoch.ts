@@ -89,10 +89,8 @@ function windowedRound(w: World, mates: readonly Account[], conduct: EpochConduc
     const commit = commits[i] ?? { arrivalMs: null, elapsedUs: 1 };
     const passes = epoch === null || passProbability >= 1 || (passProbability > 0 && a.op.rng.chance(passProbability));
     const v = roundVerdict(reps[i] ?? 1, commit, a.basis, passes, w.m);
-    // A passed round of the climb from a probe counts neither way in V, as in the coordinator's facts.
-    const counted = a.basis.measured || v.outcome !== 'pass';
     a.basis = v.basis;
-    if (counted) epoch?.scratch.get(a)?.verdicts.push({ time, outcome: v.outcome, gflops: v.gflops });
+    epoch?.scratch.get(a)?.verdicts.push({ time, outcome: v.outcome, gflops: v.gflops });
   });
 }
 
@@ -109,11 +107,11 @@ function groupsOf(accounts: readonly Account[]): Account[][] {
 /**
  * windowed: the run starts on a network that has been running, where every
  * identity has had its first rounds (from the probe, sized below its class,
- * up to the first commit that measures it; the coordinator credits them
- * nothing): each basis comes from them, their verdicts are history.
- * Otherwise every node's first epoch would be paid on V's median of those
- * verdicts of nothing, which a run that starts all nodes at once would
- * overstate.
+ * up to the first commit that measures it; the coordinator credits their
+ * small work over the window): each basis comes from them, their verdicts
+ * are history. Otherwise every node's first epoch would be paid on probe
+ * verdicts of the same size whatever its GPU, which a run that starts all
+ * nodes at once would overstate.
  */
 export function firstRounds(w: World, accounts: readonly Account[], conducts: readonly EpochConduct[]): void {
   if (w.schedule !== 'windowed') return;

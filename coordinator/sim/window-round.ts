@@ -155,7 +155,6 @@ export function roundVerdict(reps: number, commit: SimCommit, basis: Basis, pass
   const ws = windowSettings(m);
   if (commit.arrivalMs === null || commit.arrivalMs > m.potDeadlineMs) return { outcome: 'missed', gflops: 0, basis: nextBasis(basis, null, ws) };
   if (!passes) return { outcome: 'fail', gflops: 0, basis };
-  const seen = shown(reps, { arrivalMs: commit.arrivalMs, elapsedUs: commit.elapsedUs }, m);
-  const next = nextBasis(basis, seen, ws);
-  return { outcome: 'pass', gflops: inWindow(commit.arrivalMs, ws) ? roundCredit(m.potN, reps, commit.elapsedUs, seen, basis, next, ws) : 0, basis: next };
+  const next = nextBasis(basis, shown(reps, { arrivalMs: commit.arrivalMs, elapsedUs: commit.elapsedUs }, m), ws);
+  return { outcome: 'pass', gflops: inWindow(commit.arrivalMs, ws) ? roundCredit(m.potN, reps, commit.elapsedUs, basis, next, ws, rttUs(m)) : 0, basis: next };
 }

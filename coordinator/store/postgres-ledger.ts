@@ -5,7 +5,6 @@
  */
 import type { ClaimRow, EpochClose, EpochNode, EpochRow, EpochSchedule, EquivocationFact, LedgerDetail, LedgerEntry, LedgerFilter, LedgerStore, StakeCredit, UptimeRecordFact, VerdictRecordFact } from './ledger-types.js';
 import { PgJobs } from './postgres-jobs.js';
-import { countedVerdict } from './verdict-filter.js';
 import { filterParams, toClaim, toDetail, toEntry, toEpochRow, type ClaimDbRow, type EpochDbRow, type LedgerDbRow } from './sqlite-ledger.js';
 import type { RecordRow } from './types.js';
 
@@ -13,6 +12,7 @@ const LEDGER_COLUMNS = 'epoch, node, end_ms, earned, slashed, forfeited, stake_a
 const CLAIM_SELECT = `
   SELECT c.*, (SELECT json_agg(json_build_object('epoch', a.epoch, 'amount', a.amount))::text FROM claim_allocations a WHERE a.node = c.node AND a.seq = c.seq) AS allocations
   FROM claims c`;
+const NOT_COORDINATOR_ERROR = "(reason IS NULL OR reason NOT LIKE 'coordinator-error:%')";
 
 export class PgLedger extends PgJobs implements LedgerStore {
   async epochSchedule(proposed: EpochSchedule): Promise<EpochSchedule> {
@@ -44,10 +44,10 @@ export class PgLedger extends PgJobs implements LedgerStore {
 
   async verdictFacts(startMs: number, endMs: number, previous: number): Promise<VerdictRecordFact[]> {
     const rows = await this.rows<Omit<VerdictRecordFact, 'ok'> & { ok: number }>(
-      `SELECT node, at, ok, gflops, reason FROM verdicts WHERE at >= $1 AND at < $2 AND ${countedVerdict('reason')}
+      `SELECT node, at, ok, gflops, reason FROM verdicts WHERE at >= $1 AND at < $2 AND ${NOT_COORDINATOR_ERROR}
        UNION ALL
        SELECT w.node, w.at, w.ok, w.gflops, w.reason FROM nodes n CROSS JOIN LATERAL (
-         SELECT v.node, v.at, v.ok, v.gflops, v.reason FROM verdicts v WHERE v.node = n.id AND v.at < $1 AND ${countedVerdict('v.reason')}
+         SELECT v.node, v.at, v.ok, v.gflops, v.reason FROM verdicts v WHERE v.node = n.id AND v.at < $1 AND ${NOT_COORDINATOR_ERROR.replaceAll('reason', 'v.reason')}
          ORDER BY v.at DESC, v.id DESC LIMIT $3) w`,
       [startMs, endMs, previous],
     );

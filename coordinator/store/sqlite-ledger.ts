@@ -5,7 +5,6 @@
  * engine produced (facts, payouts, penalty lines), as it produced them.
  */
 import type Database from 'better-sqlite3';
-import { countedVerdict } from './verdict-filter.js';
 import type { ClaimRefusedCode } from '../../proofs/messages.js';
 import type {
   ClaimRow,
@@ -243,14 +242,14 @@ export class SqliteLedger extends SqliteJobs implements LedgerStore {
         FROM records r LEFT JOIN beacons b ON b.id = json_extract(r.canonical, '$.body.beacon')
         WHERE r.kind = 'uptime' AND r.received_at >= ? AND r.received_at < ?
         ORDER BY r.node, r.seq`),
-      // A verdict the coordinator could not check, or of a probe's climb, counts neither way (verdict-filter.ts).
+      // A verdict the coordinator could not check (reason "coordinator-error: ...") counts neither way.
       // The window before the epoch is read per node from the (node, at) index, however old it is.
       verdicts: db.prepare(`
         SELECT node, at, ok, gflops, reason FROM verdicts
-        WHERE at >= @start AND at < @end AND ${countedVerdict('reason')}
+        WHERE at >= @start AND at < @end AND (reason IS NULL OR reason NOT LIKE 'coordinator-error:%')
         UNION ALL
         SELECT v.node, v.at, v.ok, v.gflops, v.reason FROM nodes n JOIN verdicts v ON v.rowid IN (
-          SELECT w.rowid FROM verdicts w WHERE w.node = n.id AND w.at < @start AND ${countedVerdict('w.reason')}
+          SELECT w.rowid FROM verdicts w WHERE w.node = n.id AND w.at < @start AND (w.reason IS NULL OR w.reason NOT LIKE 'coordinator-error:%')
           ORDER BY w.at DESC, w.rowid DESC LIMIT @previous)`),
       equivocations: db.prepare(
         'SELECT node, seq, first_hash AS firstHash, second_hash AS secondHash, detected_at AS detectedAt FROM equivocations WHERE detected_at >= ? AND detected_at < ? ORDER BY node, seq, second_hash',

@@ -98,7 +98,7 @@ describe.each(STORE_KINDS)('Store ledger (%s)', (kind) => {
     await store.close();
   });
 
-  it("verdict facts: the epoch's verdicts and each node's last N before it, never the coordinator's own errors nor a probe's climb", async () => {
+  it("verdict facts: the epoch's verdicts and each node's last N before it, never the coordinator's own errors", async () => {
     const store = openStore(await freshStoreUrl(kind));
     for (const n of [node, other]) await store.nodeConnected(n.id, { agent: 'capanode/0', inventory: { gpus: [] }, at: 1 });
     let i = 0;
@@ -109,9 +109,7 @@ describe.each(STORE_KINDS)('Store ledger (%s)', (kind) => {
     };
     for (const at of [10, 20, 30, 40]) await verdict(node.id, at, true);
     await verdict(node.id, 45, false, 'coordinator-error: could not verify');
-    await verdict(node.id, 46, true, 'probe: climbing from a probe');
     await verdict(node.id, 150, false);
-    await verdict(node.id, 160, true, 'probe: climbing from a probe');
     await verdict(node.id, 250, true);
     await verdict(other.id, 5, true);
     const facts = await store.verdictFacts(100, 200, 3);

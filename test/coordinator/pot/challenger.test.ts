@@ -135,10 +135,10 @@ describe('challenge rounds', () => {
     expect(verdicts(early.sent)[0]).toMatchObject({ ok: true, reason: null, gflops: windowGflops(64, c.reps, 290_000, window) });
     expect(verdicts(early.sent)[0]!.gflops).toBe(Math.floor(potFlops(64, c.reps) / 1e9));
     expect(verdicts(early.sent)[0]!.gflops).toBeGreaterThan(0);
-    // Inside the window but 11% past the 90% it was sized for: (0.9 / 1)^10 of what its next basis asks.
-    const shown = { gflops: measuredGflops(64, c.reps, 990_000, 999_900), coordinatorUs: 999_900, rttUs: 100 };
-    const next = nextBasis({ gflops: LAST, measured: true, overran: false }, shown, window);
-    expect(verdicts(edge.sent)[0]).toMatchObject({ ok: true, reason: null, gflops: Math.floor(((Math.min(LAST, next.gflops) * 899_900) / 1_000_000) * (899_900 / 999_900) ** 10) });
+    // Inside the window but 11% past the 90% it was sized for: credited what its next basis, cut by (0.9/1)^10, asks.
+    const shown = measuredGflops(64, c.reps, 990_000, 999_900);
+    const next = nextBasis({ gflops: LAST, measured: true, overran: false }, { gflops: shown, coordinatorUs: 999_900, rttUs: 100 }, window);
+    expect(verdicts(edge.sent)[0]).toMatchObject({ ok: true, reason: null, gflops: Math.floor((Math.min(LAST, next.gflops) * 899_900) / 1_000_000) });
     expect(verdicts(edge.sent)[0]!.gflops).toBeLessThan(verdicts(early.sent)[0]!.gflops);
     // Checked like any other (a wrong late commit fails), but no work inside the window: no strike, nothing credited.
     expect(late.sent.some((m) => m.t === 'open')).toBe(true);
@@ -189,11 +189,6 @@ describe('challenge rounds', () => {
     expect(seen[0]).toBeLessThan(eligible);
     expect(n.sentAt[0]).toBeGreaterThanOrEqual(eligible);
     expect(challenges(n.sent)[0]!.reps).toBe(roundShape({ ...settings, ...roundSettings }, false, { gflops: 1, measured: false, overran: false }, 100).reps);
-    // The climb only measures it: passed, credited nothing, with a reason V does not count (docs/INCENTIVES.md §9).
-    const probe = challenges(n.sent)[0]!;
-    await answer(n.challenger, probe, n.sentAt[0]! + 500, 400_000, n.sent);
-    expect(verdicts(n.sent)[0]).toMatchObject({ ok: true, gflops: 0 });
-    expect(verdicts(n.sent)[0]!.reason).toMatch(/^probe: /);
   });
 
   it('reconnecting does not put a round off: a node back before the round is in it', async () => {

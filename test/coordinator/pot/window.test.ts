@@ -17,14 +17,11 @@ describe('sizing', () => {
     expect(roundReps(N, basis, S, 10_000_000)).toBe(1);
   });
 
-  it('starts a node from its last verdict, measured above what a probe shows and climbing below it, or from a probe, a sixteenth of its class, when it has none', () => {
+  it('starts a node from its last verdict, or from a probe a sixteenth of its class when it has shown no more than that', () => {
     expect(initialBasis(250_000, 100_000)).toEqual({ gflops: 250_000, measured: true, overran: false });
-    // A probe's own verdict, or an identity shrunk below a probe: it climbs again from there, not from a probe's size.
-    expect(initialBasis(6000, 100_000)).toEqual({ gflops: 6000, measured: false, overran: false });
-    expect(initialBasis(40, 100_000)).toEqual({ gflops: 40, measured: false, overran: false });
-    // Never verified, failed or late.
     expect(initialBasis(null, 100_000)).toEqual({ gflops: 100_000 / PROBE_DIVISOR, measured: false, overran: false });
     expect(initialBasis(0, 100_000)).toEqual({ gflops: 6250, measured: false, overran: false });
+    expect(initialBasis(6000, 100_000)).toEqual({ gflops: 6250, measured: false, overran: false });
   });
 });
 
@@ -41,28 +38,22 @@ describe('credit', () => {
     expect(windowGflops(N, reps, 10_000_000, S)).toBe(Math.floor(flops / 1e10));
   });
 
-  it('a round credits an overrun of its budget (budget / time)^10 less, and never more than its sized and next bases ask', () => {
+  it('a round credits at most what the basis it was sized with, and its next basis, ask in the budget', () => {
     const sized: Basis = { gflops: 100_000, measured: true, overran: false };
     const reps = roundReps(N, sized, S, 0);
-    const at = (coordinatorUs: number) => ({ gflops: measuredGflops(N, reps, coordinatorUs, coordinatorUs), coordinatorUs, rttUs: 0 });
+    const onTime = nextBasis(sized, { gflops: 100_000, coordinatorUs: 4_400_000, rttUs: 0 }, S);
     // On time: its work over the window, as before.
-    expect(roundCredit(N, reps, 4_400_000, at(4_400_000), sized, nextBasis(sized, at(4_400_000), S), S)).toBe(windowGflops(N, reps, 4_400_000, S));
-    // 10% after its 4.5 s budget, inside the window: (4.5 / 4.95)^10 of what its next basis asks, about 39% of that.
-    const late = at(4_950_000);
-    const next = nextBasis(sized, late, S);
-    expect(next.gflops).toBeCloseTo(late.gflops * (4.5 / 4.95) ** 2, 6);
-    expect(roundCredit(N, reps, 4_950_000, late, sized, next, S)).toBe(Math.floor(((next.gflops * 4_500_000) / 5_000_000) * (4.5 / 4.95) ** 10));
+    expect(roundCredit(N, reps, 4_400_000, sized, onTime, S, 0)).toBe(windowGflops(N, reps, 4_400_000, S));
+    // After its budget: what its next basis, cut for the overrun, asks.
+    const shown = measuredGflops(N, reps, 4_900_000, 4_900_000);
+    const overran = nextBasis(sized, { gflops: shown, coordinatorUs: 4_900_000, rttUs: 0 }, S);
+    expect(roundCredit(N, reps, 4_900_000, sized, overran, S, 0)).toBe(Math.floor((overran.gflops * 4_500_000) / 5_000_000));
+    expect(roundCredit(N, reps, 4_900_000, sized, overran, S, 0)).toBeLessThan(windowGflops(N, reps, 4_900_000, S) * 0.4);
     // One rep (the least a challenge asks) of a basis that asks less than one earns what the basis asks, not the rep.
     const tiny: Basis = { gflops: 10, measured: true, overran: false };
     expect(roundReps(N, tiny, S, 0)).toBe(1);
     expect(windowGflops(N, 1, 1_000, S)).toBe(27);
-    const quick = { gflops: 137_000, coordinatorUs: 1_000, rttUs: 0 };
-    expect(roundCredit(N, 1, 1_000, quick, tiny, { ...tiny, gflops: 11 }, S)).toBe(9);
-    // A challenge sized for a basis not yet measured (a probe, a step of the climb) only measures the node.
-    const probe: Basis = { gflops: 6250, measured: false, overran: false };
-    const probeReps = roundReps(N, probe, S, 0);
-    expect(windowGflops(N, probeReps, 300_000, S)).toBeGreaterThan(5000);
-    expect(roundCredit(N, probeReps, 300_000, { gflops: 90_000, coordinatorUs: 300_000, rttUs: 0 }, probe, { gflops: 100_000, measured: false, overran: false }, S)).toBe(0);
+    expect(roundCredit(N, 1, 1_000, tiny, { ...tiny, gflops: 11 }, S, 0)).toBe(9);
   });
 
   it('measures the speed a commit showed over the longer of the claimed and the observed time', () => {
@@ -107,13 +98,13 @@ describe('the next basis', () => {
     expect(nextBasis(b, null, S)).toEqual({ gflops: 50_000, measured: true, overran: true });
   });
 
-  it('a commit inside the window but after the part it was sized for counts (that part / its time)^2 less', () => {
+  it('a commit inside the window but after the part it was sized for counts (that part / its time)^10 less', () => {
     const b: Basis = { gflops: 100_000, measured: true, overran: false };
     // 4.5 s is the 90% of a 5 s window a challenge is sized for: up to there nothing changes.
     expect(nextBasis(b, measuredAt(100_000, 4_500_000), S)).toEqual({ gflops: 100_000, measured: true, overran: false });
-    expect(nextBasis(b, measuredAt(90_000, 4_950_000), S).gflops).toBeCloseTo(90_000 * (4.5 / 4.95) ** 2, 6);
+    expect(nextBasis(b, measuredAt(90_000, 4_950_000), S).gflops).toBeCloseTo(90_000 * (4.5 / 4.95) ** 10, 6);
     // The budget is net of the round trip the challenge was sized with.
-    expect(nextBasis(b, measuredAt(100_000, 4_450_000, 100_000), S).gflops).toBeCloseTo(100_000 * (4.4 / 4.45) ** 2, 6);
+    expect(nextBasis(b, measuredAt(100_000, 4_450_000, 100_000), S).gflops).toBeCloseTo(100_000 * (4.4 / 4.45) ** 10, 6);
     // After the window it is late: what it showed is taken as it is.
     expect(nextBasis(b, measuredAt(40_000, 11_000_000), S)).toEqual({ gflops: 40_000, measured: true, overran: true });
   });
@@ -157,9 +148,8 @@ describe('the next basis', () => {
           const ownUs = potFlops(N, reps[i]!) / (gpu * 1e3);
           doneUs += ownUs;
           // Arrives a round trip after it is done; the coordinator's time is that less the round trip.
-          const shown = { gflops: measuredGflops(N, reps[i]!, Math.round(ownUs), doneUs), coordinatorUs: doneUs, rttUs };
-          const next = nextBasis(bases[i]!, shown, S);
-          if (inWindow((doneUs + rttUs) / 1000, S)) credit += roundCredit(N, reps[i]!, Math.round(ownUs), shown, bases[i]!, next, S);
+          const next = nextBasis(bases[i]!, { gflops: measuredGflops(N, reps[i]!, Math.round(ownUs), doneUs), coordinatorUs: doneUs, rttUs }, S);
+          if (inWindow((doneUs + rttUs) / 1000, S)) credit += roundCredit(N, reps[i]!, Math.round(ownUs), bases[i]!, next, S, rttUs);
           bases[i] = next;
         }
       }
@@ -181,9 +171,8 @@ describe('the next basis', () => {
         const own = potFlops(N, reps) / (gpu * 1e6);
         const coordinatorUs = own * 1000;
         expect(inWindow(own + 80, S)).toBe(true);
-        const shown = { gflops: measuredGflops(N, reps, Math.round(own * 1000), coordinatorUs), coordinatorUs, rttUs: 80_000 };
-        const next = nextBasis(basis, shown, S);
-        credit = roundCredit(N, reps, Math.round(own * 1000), shown, basis, next, S);
+        const next = nextBasis(basis, { gflops: measuredGflops(N, reps, Math.round(own * 1000), coordinatorUs), coordinatorUs, rttUs: 80_000 }, S);
+        credit = roundCredit(N, reps, Math.round(own * 1000), basis, next, S, 80_000);
         basis = next;
       }
       expect(basis.measured).toBe(true);
