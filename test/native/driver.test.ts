@@ -1,24 +1,14 @@
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { CapanodeError } from '../../common/errors.js';
 import { gpuBench, gpuPot, listGpus, nativeReason } from '../../native/index.js';
 import { merkleTreeHash } from '../../proofs/merkle.js';
 import { computePot } from '../../proofs/pot.js';
+import { rejection } from '../helpers/errors.js';
 import { withFakeCuda, type FakeCudaMode } from '../helpers/fake-libcuda.js';
 
 const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
 const seedOf = (label: string): Uint8Array => new Uint8Array(createHash('sha256').update(`capanode:test-seed:${label}`).digest());
-
-async function failure(p: Promise<unknown>): Promise<CapanodeError> {
-  try {
-    await p;
-  } catch (e) {
-    if (e instanceof CapanodeError) return e;
-    throw new Error(`expected a CapanodeError, got ${String(e)}`);
-  }
-  throw new Error('expected a failure, the call succeeded');
-}
 
 async function withLib<T>(path: string, fn: () => Promise<T>): Promise<T> {
   const saved = process.env['CAPANODE_LIBCUDA'];
@@ -35,7 +25,7 @@ const REAL_DRIVER = ['/usr/lib/x86_64-linux-gnu/libcuda.so.1', '/usr/lib64/libcu
 
 describe('without a driver', () => {
   it.skipIf(REAL_DRIVER)('reports driver-not-found on this machine (no libcuda at all)', async () => {
-    const e = await failure(listGpus());
+    const e = await rejection(listGpus());
     expect(e.code).toBe('native-unavailable');
     expect(e.details).toMatchObject({ reason: 'driver-not-found', call: null, cuResult: null });
     expect(e.message).toMatch(/libcuda was not found/);
@@ -43,7 +33,7 @@ describe('without a driver', () => {
   });
 
   it('reports driver-not-found for a CAPANODE_LIBCUDA that does not exist', async () => {
-    const e = await withLib('/nonexistent/libcuda.so.1', () => failure(listGpus()));
+    const e = await withLib('/nonexistent/libcuda.so.1', () => rejection(listGpus()));
     expect(nativeReason(e)).toBe('driver-not-found');
     expect(e.message).toContain('/nonexistent/libcuda.so.1');
   });
@@ -51,7 +41,7 @@ describe('without a driver', () => {
   it('reports driver-incomplete for a library that is not a driver', async () => {
     const libm = ['/lib/x86_64-linux-gnu/libm.so.6', '/lib64/libm.so.6', '/lib/aarch64-linux-gnu/libm.so.6', '/usr/lib/libm.so.6'].find((p) => existsSync(p));
     if (libm === undefined) return;
-    const e = await withLib(libm, () => failure(listGpus()));
+    const e = await withLib(libm, () => rejection(listGpus()));
     expect(nativeReason(e)).toBe('driver-incomplete');
     expect(e.message).toContain('cuInit');
   });
@@ -67,7 +57,7 @@ describe('a driver that fails in chosen ways (test/helpers/fake-libcuda.c)', () 
     ['init-unknown', 'native-unavailable', 'driver-init-failed', 'CUDA_ERROR_UNKNOWN'],
   ];
   it.each(cases)('%s: %s (%s)', async (mode, code, reason, cuResult) => {
-    const e = await withFakeCuda(mode, () => failure(listGpus()));
+    const e = await withFakeCuda(mode, () => rejection(listGpus()));
     expect(e.code).toBe(code);
     expect(e.details).toMatchObject({ reason, cuResult });
     if (cuResult !== null) expect(e.details?.['call']).toBe('cuInit');
@@ -75,12 +65,12 @@ describe('a driver that fails in chosen ways (test/helpers/fake-libcuda.c)', () 
   });
 
   it('old-driver names the CUDA versions', async () => {
-    const e = await withFakeCuda('old-driver', () => failure(gpuPot(0, seedOf('x'), 64, 1)));
+    const e = await withFakeCuda('old-driver', () => rejection(gpuPot(0, seedOf('x'), 64, 1)));
     expect(e.message).toMatch(/CUDA 10\.2.*CUDA 11\.0/);
   });
 
   it('ptx-too-new: ptx-unsupported, with the JIT log', async () => {
-    const e = await withFakeCuda('ptx-too-new', () => failure(gpuPot(0, seedOf('x'), 64, 1)));
+    const e = await withFakeCuda('ptx-too-new', () => rejection(gpuPot(0, seedOf('x'), 64, 1)));
     expect(e.code).toBe('native-unavailable');
     expect(e.details).toMatchObject({ reason: 'ptx-unsupported', call: 'cuModuleLoadDataEx', cuResult: 'CUDA_ERROR_UNSUPPORTED_PTX_VERSION' });
     expect(e.details?.['log']).toMatch(/Unsupported \.version/);
@@ -88,7 +78,7 @@ describe('a driver that fails in chosen ways (test/helpers/fake-libcuda.c)', () 
   });
 
   it('oom: out-of-memory, naming cuMemAlloc_v2', async () => {
-    const e = await withFakeCuda('oom', () => failure(gpuPot(0, seedOf('x'), 64, 1)));
+    const e = await withFakeCuda('oom', () => rejection(gpuPot(0, seedOf('x'), 64, 1)));
     expect(e.code).toBe('native-failed');
     expect(e.details).toMatchObject({ reason: 'out-of-memory', call: 'cuMemAlloc_v2', cuResult: 'CUDA_ERROR_OUT_OF_MEMORY' });
     expect(e.message).toMatch(/cuMemAlloc_v2 failed: CUDA_ERROR_OUT_OF_MEMORY .* at gpu\.cc:\d+/);
@@ -96,23 +86,23 @@ describe('a driver that fails in chosen ways (test/helpers/fake-libcuda.c)', () 
 
   it('hang: times out, then refuses the device instead of hanging again', async () => {
     await withFakeCuda('hang', async () => {
-      const e = await failure(gpuPot(0, seedOf('x'), 64, 2, { timeoutMs: 150 }));
+      const e = await rejection(gpuPot(0, seedOf('x'), 64, 2, { timeoutMs: 150 }));
       expect(e.code).toBe('native-failed');
       expect(nativeReason(e)).toBe('timeout');
       expect(e.message).toMatch(/did not finish .* within 150 ms/);
-      const again = await failure(gpuBench(0, { quick: true, timeoutMs: 150 }));
+      const again = await rejection(gpuBench(0, { quick: true, timeoutMs: 150 }));
       expect(nativeReason(again)).toBe('device-hung');
     });
   });
 
   it('an ordinal the driver does not have: bad-device', async () => {
-    const e = await withFakeCuda('ok', () => failure(gpuPot(3, seedOf('x'), 64, 1)));
+    const e = await withFakeCuda('ok', () => rejection(gpuPot(3, seedOf('x'), 64, 1)));
     expect(nativeReason(e)).toBe('bad-device');
     expect(e.message).toMatch(/no GPU 3/);
   });
 
   it('a GPU without tensor cores: unsupported-device', async () => {
-    const e = await withFakeCuda('ok', () => failure(gpuBench(0, { quick: true })), '6.1');
+    const e = await withFakeCuda('ok', () => rejection(gpuBench(0, { quick: true })), '6.1');
     expect(nativeReason(e)).toBe('unsupported-device');
   });
 });
